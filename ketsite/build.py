@@ -1,0 +1,158 @@
+"""Orchestration: load → model → site → render → write. ``check`` is ``build`` without writing.
+
+Everything is read and validated before anything is rendered (MkDocs' build); any error stops the
+build before the output folder is touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ketsite.config import SiteConfig, load_config
+from ketsite.diagnostics import Diagnostics
+from ketsite.model.corpus import Corpus, build_corpus
+from ketsite.model.parse import parse_sources
+from ketsite.output import write_atomically
+from ketsite.render import Renderer, SiteContext
+from ketsite.site.routes import LinkStyle, Route, RouteTable, build_routes
+from ketsite.sources.bibtex import RawEntry, parse_bibtex
+from ketsite.sources.discover import SourceSet, discover
+
+log = logging.getLogger(__name__)
+
+PACKAGE_TEMPLATES = Path(__file__).parent / "default_templates"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded, validated project: what ``check`` reports on and ``build`` renders."""
+
+    root: Path
+    sources: SourceSet
+    config: SiteConfig
+    corpus: Corpus
+    entries: tuple[RawEntry, ...]
+
+
+@dataclass
+class BuildResult:
+    diagnostics: Diagnostics
+    pages: int = 0
+    files: int = 0
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def load_project(root: Path, diags: Diagnostics) -> Project:
+    sources = discover(root, diags)
+    config = load_config(sources.config, diags)
+    entries: list[RawEntry] = []
+    for source in sources.bib:
+        entries.extend(parse_bibtex(source, diags))
+    parsed = parse_sources(sources, entries, diags)
+    corpus = build_corpus(parsed, diags)
+    return Project(root, sources, config, corpus, tuple(entries))
+
+
+def template_dirs(root: Path) -> list[Path]:
+    """The project's ``templates/`` first, then the defaults shipped with ketsite."""
+    dirs = [d for d in (root / "templates",) if d.is_dir()]
+    return dirs + [PACKAGE_TEMPLATES]
+
+
+def source_date(root: Path) -> str:
+    """The date the sources represent: SOURCE_DATE_EPOCH, else the last git commit, else none."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        try:
+            proc = subprocess.run(
+                ["git", "-C", str(root), "log", "-1", "--format=%ct"],
+                capture_output=True, text=True, timeout=10, check=False,
+            )
+            epoch = proc.stdout.strip() or None
+        except (OSError, subprocess.SubprocessError):
+            epoch = None
+    if not epoch or not epoch.isdigit():
+        return ""
+    return datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%d")
+
+
+def asset_files(dirs: list[Path]) -> dict[str, bytes]:
+    """Static assets by logical name (``style.css``): the first template folder that has one wins."""
+    assets: dict[str, bytes] = {}
+    for d in reversed(dirs):
+        folder = d / "assets"
+        if folder.is_dir():
+            for p in sorted(folder.rglob("*")):
+                if p.is_file():
+                    assets[p.relative_to(folder).as_posix()] = p.read_bytes()
+    return assets
+
+
+def fingerprint(name: str, data: bytes) -> str:
+    stem, dot, ext = name.rpartition(".")
+    digest = hashlib.sha256(data).hexdigest()[:10]
+    return f"assets/{stem}.{digest}.{ext}" if dot else f"assets/{name}.{digest}"
+
+
+def plan(project: Project, style: LinkStyle, diags: Diagnostics,
+         live_reload: bool = False) -> tuple[SiteContext, dict[str, bytes], list[Path]]:
+    """Routes and the site context, plus the non-template files (assets) already in bytes."""
+    dirs = template_dirs(project.root)
+    assets = asset_files(dirs)
+    files: dict[str, bytes] = {}
+    asset_paths: dict[str, str] = {}
+    extra: list[Route] = []
+    for name, data in sorted(assets.items()):
+        path = fingerprint(name, data)
+        asset_paths[name] = path
+        files[path] = data
+        extra.append(Route("asset", name, path, ""))
+    routes: RouteTable = build_routes(project.corpus, extra, diags)
+    ctx = SiteContext(
+        config=project.config, corpus=project.corpus, routes=routes, style=style,
+        assets=asset_paths, build_date=source_date(project.root), live_reload=live_reload,
+    )
+    return ctx, files, dirs
+
+
+def render_site(project: Project, style: LinkStyle, diags: Diagnostics,
+                live_reload: bool = False) -> dict[str, bytes]:
+    """Every output file of the site in memory (path → bytes)."""
+    ctx, files, dirs = plan(project, style, diags, live_reload)
+    if diags.has_errors:
+        return {}
+    renderer = Renderer(dirs, ctx)
+    for route in ctx.routes.pages():
+        files[route.path] = renderer.render(route)
+    return files
+
+
+def build(root: Path, out: Path, style: LinkStyle = LinkStyle.PRETTY) -> BuildResult:
+    """Load, check, render and write the site. On any error nothing is written."""
+    start = time.perf_counter()
+    diags = Diagnostics()
+    result = BuildResult(diags)
+    project = load_project(root, diags)
+    result.timings["load"] = time.perf_counter() - start
+    if diags.has_errors:
+        return result
+    t = time.perf_counter()
+    files = render_site(project, style, diags)
+    result.timings["render"] = time.perf_counter() - t
+    if diags.has_errors:
+        return result
+    t = time.perf_counter()
+    write_atomically(out, files)
+    result.timings["write"] = time.perf_counter() - t
+    result.pages = sum(1 for p in files if p.endswith(".html"))
+    result.files = len(files)
+    result.seconds = time.perf_counter() - start
+    return result

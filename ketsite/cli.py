@@ -1,0 +1,118 @@
+"""The command line: flags in, calls out, diagnostics to an exit code. No logic lives here.
+
+Exit codes: 0 success, 1 content errors, 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ketsite import __version__
+from ketsite.diagnostics import Diagnostics
+
+EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _print_diagnostics(diags: Diagnostics) -> None:
+    github = os.environ.get("GITHUB_ACTIONS") == "true"
+    for d in diags.sorted():
+        print(d.format(), file=sys.stderr)
+        if github:
+            print(d.github_annotation())
+    if diags.items:
+        print(
+            f"{diags.error_count} error(s), {diags.warning_count} warning(s)", file=sys.stderr
+        )
+
+
+def _project_dir(value: str) -> Path:
+    path = Path(value)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"not a folder: {value}")
+    return path
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from ketsite.build import load_project, plan
+    from ketsite.site.routes import LinkStyle
+
+    diags = Diagnostics()
+    project = load_project(args.src, diags)
+    if not diags.has_errors:
+        plan(project, LinkStyle.PRETTY, diags)
+    _print_diagnostics(diags)
+    if diags.has_errors:
+        return EXIT_CONTENT
+    corpus = project.corpus
+    print(
+        f"ok: {len(corpus.papers)} papers, {len(corpus.reviews)} reviews, "
+        f"{len(corpus.conditions)} conditions, {len(corpus.authors)} authors"
+    )
+    return EXIT_OK
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from ketsite.build import build
+    from ketsite.site.routes import LinkStyle
+
+    out = args.out if args.out is not None else args.src / "_site"
+    print(f"building {args.src.resolve()} → {out}", file=sys.stderr)
+    result = build(args.src, out, LinkStyle(args.links))
+    _print_diagnostics(result.diagnostics)
+    if result.diagnostics.has_errors:
+        print("build failed; the output folder was not changed", file=sys.stderr)
+        return EXIT_CONTENT
+    phases = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items())
+    print(f"built {result.pages} pages ({result.files} files) in {result.seconds:.2f}s ({phases})")
+    return EXIT_OK
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ketsite", description="Build an evidence site from BibTeX and YAML sources."
+    )
+    parser.add_argument("--version", action="version", version=f"ketsite {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    def with_src(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--src", type=_project_dir, default=Path("."),
+                       help="project folder with bib/, content/ (default: current folder)")
+
+    p = sub.add_parser("check", help="validate every source; write nothing",
+                       description="Validate every source file and report all problems.")
+    with_src(p)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("build", help="check, then render the site",
+                       description="Check the sources, then render the site to the output folder.")
+    with_src(p)
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: SRC/_site)")
+    p.add_argument("--links", choices=("pretty", "files"), default="pretty",
+                   help="'pretty' folder links for a web server, 'files' for opening from disk")
+    p.set_defaults(func=cmd_build)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = make_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help exits 0, usage errors 2
+        return int(exc.code or 0)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug in ketsite must still not show a traceback to a contributor
+        print(f"ketsite: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("please report this with the command you ran", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Markdown fields to HTML: CommonMark with raw HTML off, safe links only, inline citations.
+
+Contributors' text is untrusted: markdown-it-py escapes any HTML it sees, and links are limited to
+http(s), mailto and relative targets, so ``javascript:`` and ``data:`` never reach a page. Citations
+``[@key]`` become numbered links to paper pages, with the list of cited papers returned beside the
+HTML so the template can print it after the text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline
+
+from ketsite.model.citations import CITATION_RE, split_citation
+
+_SAFE_LINK = re.compile(r"^(https?:|mailto:|[^:]*$|[^:]*[/?#])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Cited:
+    """One entry of a field's reference list."""
+
+    number: int
+    key: str
+    href: str
+    label: str
+
+
+@dataclass(frozen=True)
+class RenderedMarkdown:
+    html: str
+    cited: tuple[Cited, ...]
+
+
+CiteResolver = Callable[[str], tuple[str, str] | None]  # key → (href, label)
+
+
+def _validate_link(url: str) -> bool:
+    url = url.strip()
+    return bool(_SAFE_LINK.match(url)) and not url.lower().startswith(("javascript:", "data:", "vbscript:"))
+
+
+def _citation_rule(state: StateInline, silent: bool) -> bool:
+    if state.src[state.pos] != "[" or not state.src.startswith("[@", state.pos):
+        return False
+    match = CITATION_RE.match(state.src, state.pos)
+    if not match:
+        return False
+    if not silent:
+        token = state.push("citation", "", 0)
+        token.meta = {"keys": split_citation(match.group(1))}
+    state.pos = match.end()
+    return True
+
+
+def _make_parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.validateLink = _validate_link
+    md.inline.ruler.before("link", "citation", _citation_rule)
+
+    def render_citation(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+        numbers = []
+        resolve: CiteResolver = env["resolve"]
+        order: dict[str, Cited] = env["cited"]
+        for key in tokens[idx].meta["keys"]:
+            if key not in order:
+                target = resolve(key)
+                href, label = target if target else ("", key)
+                order[key] = Cited(len(order) + 1, key, href, label)
+            cited = order[key]
+            text = str(cited.number)
+            if cited.href:
+                href, label = html.escape(cited.href), html.escape(cited.label)
+                numbers.append(f'<a href="{href}" title="{label}">{text}</a>')
+            else:
+                numbers.append(text)
+        return '<span class="cite">[' + ", ".join(numbers) + "]</span>"
+
+    md.add_render_rule("citation", render_citation)
+    return md
+
+
+_PARSER = _make_parser()
+
+
+def render_markdown(text: str, resolve: CiteResolver) -> RenderedMarkdown:
+    """Render ``text``; ``resolve`` maps a citation key to (href, label) or ``None``."""
+    env: dict[str, object] = {"resolve": resolve, "cited": {}}
+    html = _PARSER.render(text, env)
+    cited = env["cited"]
+    assert isinstance(cited, dict)
+    return RenderedMarkdown(html, tuple(cited.values()))

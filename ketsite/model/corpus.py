@@ -1,0 +1,232 @@
+"""The corpus: every entity keyed by id, cross-references resolved, reverse indexes computed once.
+
+Like Zola's library, pages refer to each other by id and every backlink (papers of an author, reviews
+citing a paper, papers of a condition) is filled in one pass here, so templates never search.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
+
+from ketsite.diagnostics import Diagnostics, SourceLocation
+from ketsite.model.citations import find_citations
+from ketsite.model.entities import (
+    Annotation, Author, Condition, Credit, Paper, ParsedSources, PersonName, Review,
+)
+from ketsite.model.names import identity, parse_name_text, preferred, sort_key
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Everything a site is built from. Mappings are in a stable, meaningful order."""
+
+    papers: dict[str, Paper]  # newest first, then title
+    authors: dict[str, Author]  # A–Z
+    conditions: dict[str, Condition]  # by name
+    reviews: dict[str, Review]  # newest first
+    annotations: dict[str, Annotation]
+    papers_by_author: dict[str, tuple[str, ...]]
+    coauthors: dict[str, tuple[tuple[str, int], ...]]
+    papers_by_condition: dict[str, tuple[str, ...]]
+    conditions_by_paper: dict[str, tuple[str, ...]]
+    reviews_citing: dict[str, tuple[str, ...]]
+    review_of_paper: dict[str, str]
+    cites: dict[str, tuple[str, ...]]
+    cited_by: dict[str, tuple[str, ...]]
+
+    def shared_references(self) -> tuple[str, ...]:
+        """Papers cited by more than one review, in library order."""
+        return tuple(k for k in self.papers if len(self.reviews_citing.get(k, ())) > 1)
+
+
+def _suggest(value: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.7)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _unique_papers(parsed: ParsedSources, diags: Diagnostics) -> dict[str, Paper]:
+    papers: dict[str, Paper] = {}
+    by_folded: dict[str, Paper] = {}
+    for paper in parsed.papers:
+        first = by_folded.get(paper.key.lower())
+        if first is not None:
+            same = "the same key" if first.key == paper.key else f"'{first.key}' (keys differ only by case)"
+            diags.error(paper.loc, f"citation key '{paper.key}' duplicates {same} at {first.loc}")
+            continue
+        by_folded[paper.key.lower()] = paper
+        papers[paper.key] = paper
+    for label, attr in (("DOI", "doi"), ("PMID", "pmid"), ("PMCID", "pmcid")):
+        seen: dict[str, Paper] = {}
+        for paper in papers.values():
+            value = getattr(paper, attr)
+            if value is None:
+                continue
+            other = seen.get(value.lower())
+            if other is not None:
+                diags.error(
+                    paper.loc,
+                    f"{label} {value} of '{paper.key}' is already used by '{other.key}' at "
+                    f"{other.loc}; one paper, one entry",
+                )
+            else:
+                seen[value.lower()] = paper
+    return papers
+
+
+def _authors(
+    papers: dict[str, Paper], parsed: ParsedSources, diags: Diagnostics
+) -> tuple[dict[str, Paper], dict[str, Author]]:
+    """Resolve every credit to an author id, applying author files' variants, and build authors."""
+    natural: set[str] = {c.author_id for p in papers.values() for c in p.authors}
+    remap: dict[str, tuple[str, SourceLocation]] = {}
+    overrides: dict[str, Author] = {}
+    for author, variants in parsed.author_overrides:
+        overrides[author.id] = author
+        for text, loc in variants:
+            ident = identity(parse_name_text(text))
+            if ident not in natural:
+                if text == variants[0][0]:
+                    continue  # the display name need not appear in bib/
+                diags.error(loc, f"variant '{text}' matches no author in bib/")
+                continue
+            claimed = remap.get(ident)
+            if claimed is not None and claimed[0] != author.id:
+                diags.error(loc, f"'{text}' is already claimed by the author file of '{claimed[0]}' "
+                            f"({claimed[1]})")
+                continue
+            remap[ident] = (author.id, loc)
+    for author in overrides.values():
+        if not any(target == author.id for target, _ in remap.values()):
+            diags.error(author.loc, f"author file '{author.id}': neither its name nor a variant "
+                        "matches any author in bib/")
+        if author.id in natural and remap.get(author.id, (author.id,))[0] != author.id:
+            diags.error(author.loc, f"author id '{author.id}' is already the id of another author")
+    resolved: dict[str, Paper] = {}
+    spellings: dict[str, list[PersonName]] = defaultdict(list)
+    for key, paper in papers.items():
+        credits = []
+        for credit in paper.authors:
+            target = remap.get(credit.author_id, (credit.author_id,))[0]
+            credits.append(Credit(credit.name, target))
+            spellings[target].append(credit.name)
+        resolved[key] = replace(paper, authors=tuple(credits))
+    authors: dict[str, Author] = {}
+    for aid, names in spellings.items():
+        base = overrides.get(aid)
+        shown = base.name if base is not None else preferred(names)
+        variants = tuple(sorted({n.inverted for n in names}))
+        if base is not None:
+            authors[aid] = replace(base, spellings=variants)
+        else:
+            authors[aid] = Author(id=aid, name=shown, loc=SourceLocation("bib"), spellings=variants)
+    ordered = dict(sorted(authors.items(), key=lambda kv: (sort_key(kv[1].name), kv[0])))
+    return resolved, ordered
+
+
+def _check_references(
+    parsed: ParsedSources, papers: dict[str, Paper], conditions: dict[str, Condition],
+    diags: Diagnostics,
+) -> None:
+    keys = list(papers)
+    for ref in parsed.references:
+        if ref.kind == "paper" and ref.target not in papers:
+            diags.error(ref.loc, f"no paper with citation key '{ref.target}' in bib/"
+                        + _suggest(ref.target, keys))
+        elif ref.kind == "condition" and ref.target not in conditions:
+            diags.error(ref.loc, f"no condition '{ref.target}' in content/conditions/"
+                        + _suggest(ref.target, list(conditions)))
+    for text in parsed.markdown:
+        for key, offset in find_citations(text.text):
+            if key not in papers:
+                line = text.loc.line + text.text.count("\n", 0, offset)
+                col = 1 if line != text.loc.line else text.loc.col
+                diags.error(SourceLocation(text.loc.path, line, col),
+                            f"citation [@{key}] in '{text.field}': no paper with that key in bib/"
+                            + _suggest(key, keys))
+
+
+def build_corpus(parsed: ParsedSources, diags: Diagnostics) -> Corpus:
+    """Resolve and index everything. Problems are reported; what is valid is still indexed."""
+    papers = _unique_papers(parsed, diags)
+    conditions = {c.id: c for c in sorted(parsed.conditions, key=lambda c: (c.name.lower(), c.id))}
+    _check_references(parsed, papers, conditions, diags)
+    papers, authors = _authors(papers, parsed, diags)
+    papers = dict(sorted(papers.items(), key=lambda kv: (-kv[1].year, kv[1].title.lower(), kv[0])))
+    annotations = {a.key: a for a in parsed.annotations if a.key in papers}
+
+    review_of_paper: dict[str, str] = {}
+    for review in parsed.reviews:
+        if review.paper in review_of_paper:
+            diags.error(review.loc, f"paper '{review.paper}' is already the review "
+                        f"'{review_of_paper[review.paper]}'")
+            continue
+        if review.paper in papers:
+            review_of_paper[review.paper] = review.id
+    reviews = {
+        r.id: r for r in sorted(
+            (r for r in parsed.reviews if review_of_paper.get(r.paper) == r.id),
+            key=lambda r: (-papers[r.paper].year, r.id),
+        )
+    }
+    order = {k: i for i, k in enumerate(papers)}
+
+    def ordered(keys: set[str] | list[str]) -> tuple[str, ...]:
+        return tuple(sorted((k for k in set(keys) if k in papers), key=order.__getitem__))
+
+    author_order = {a: i for i, a in enumerate(authors)}
+    by_author: dict[str, list[str]] = defaultdict(list)
+    co: dict[str, Counter[str]] = defaultdict(Counter)
+    for key, paper in papers.items():
+        ids = list(dict.fromkeys(c.author_id for c in paper.authors))
+        for aid in ids:
+            by_author[aid].append(key)
+            co[aid].update(other for other in ids if other != aid)
+
+    by_condition: dict[str, set[str]] = defaultdict(set)
+    for condition in conditions.values():
+        by_condition[condition.id].update(condition.papers)
+    for annotation in annotations.values():
+        for cid in annotation.conditions:
+            by_condition[cid].add(annotation.key)
+    for review in reviews.values():
+        for cid in review.conditions:
+            by_condition[cid].add(review.paper)
+    conditions_by_paper: dict[str, list[str]] = defaultdict(list)
+    for cid in conditions:
+        for key in by_condition.get(cid, ()):
+            if key in papers:
+                conditions_by_paper[key].append(cid)
+
+    reviews_citing: dict[str, list[str]] = defaultdict(list)
+    cites: dict[str, set[str]] = defaultdict(set)
+    for review in reviews.values():
+        for key in review.references:
+            reviews_citing[key].append(review.id)
+            cites[review.paper].add(key)
+        for key in review.citing:
+            cites[key].add(review.paper)
+    cited_by: dict[str, set[str]] = defaultdict(set)
+    for source, targets in cites.items():
+        for target in targets:
+            cited_by[target].add(source)
+
+    return Corpus(
+        papers=papers,
+        authors=authors,
+        conditions=conditions,
+        reviews=reviews,
+        annotations=annotations,
+        papers_by_author={a: tuple(ks) for a, ks in by_author.items()},
+        coauthors={
+            a: tuple(sorted(c.items(), key=lambda kv: (-kv[1], author_order[kv[0]])))
+            for a, c in co.items()
+        },
+        papers_by_condition={c: ordered(by_condition.get(c, set())) for c in conditions},
+        conditions_by_paper={k: tuple(v) for k, v in conditions_by_paper.items()},
+        reviews_citing={k: tuple(v) for k, v in reviews_citing.items() if k in papers},
+        review_of_paper=review_of_paper,
+        cites={k: ordered(v) for k, v in cites.items() if k in papers},
+        cited_by={k: ordered(v) for k, v in cited_by.items() if k in papers},
+    )

@@ -1,0 +1,63 @@
+"""Person names: decoding, identity and slugs.
+
+Two credits are the same author when family name and given names agree after folding case,
+diacritics and punctuation, with initials normalised (``S. P.`` = ``S P`` = ``SP``). Full given names
+keep people apart that initials alone would merge (Wojciech vs Wiktor Gąska); different initials keep
+apart people sharing a family name (``Dahan, A.`` vs ``Dahan, J. D. C.``). Anything beyond that —
+"Schug, S." being "Schug, S. A." — needs an author file, because it is a fact, not a spelling.
+"""
+
+from __future__ import annotations
+
+import re
+
+from slugify import slugify
+
+from ketsite.model.entities import PersonName
+
+
+def _given_tokens(given: str) -> list[str]:
+    tokens: list[str] = []
+    for token in re.split(r"[\s.\-‐‑–]+", given):
+        if not token:
+            continue
+        if token.isupper() and len(token) <= 3 and token.isalpha():
+            tokens.extend(token)  # "SP" → S, P (PubMed style initials)
+        else:
+            tokens.append(token)
+    return tokens
+
+
+def identity(name: PersonName) -> str:
+    """The author id (and URL slug) of a name: ASCII, lower-case, stable across spellings."""
+    if name.corporate:
+        slug = slugify(name.family, max_length=80, word_boundary=True)
+        return slug or "author"
+    parts = [name.family, *_given_tokens(name.given)]
+    if name.suffix:
+        parts.append(name.suffix)
+    return slugify(" ".join(parts), max_length=80, word_boundary=True) or "author"
+
+
+def preferred(names: list[PersonName]) -> PersonName:
+    """Of several spellings of one author, the most informative: fullest given name, then
+    the one with diacritics, then alphabetical for stability."""
+
+    def score(n: PersonName) -> tuple[int, int, int, str]:
+        non_ascii = sum(ord(c) > 127 for c in n.family + n.given)
+        periods = n.given.count(".")
+        return (-len(n.given.replace(".", "").replace(" ", "")), -non_ascii, -periods, n.inverted)
+
+    return sorted(names, key=score)[0]
+
+
+def parse_name_text(text: str) -> PersonName:
+    """A ``Family, Given`` string (as in author files) as a :class:`PersonName`."""
+    if "," in text:
+        family, given = (part.strip() for part in text.split(",", 1))
+        return PersonName(family, given)
+    return PersonName(text.strip(), "", corporate=False)
+
+
+def sort_key(name: PersonName) -> tuple[str, str]:
+    return (slugify(name.family), slugify(name.given))

@@ -1,0 +1,410 @@
+"""From raw sources to entities: field validation, LaTeX decoding, names, YAML schemas.
+
+Each function turns one kind of source into entities and reports what is wrong with it; none looks at
+another file. Cross-references between files are checked later, in :mod:`ketsite.model.corpus`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import PurePosixPath
+
+from ketsite.diagnostics import Diagnostics, SourceLocation
+from ketsite.model.entities import (
+    DESIGNS, DIRECTIONS, ROUTES, STATUSES, AbstractSection, Annotation, Author, Condition, Credit,
+    MarkdownText, Paper, ParsedSources, PersonName, Reference, Review,
+)
+from ketsite.model.names import identity, parse_name_text
+from ketsite.model.schema import ID_RE, KEY_RE, Field, Located, read_fields
+from ketsite.sources.bibtex import RawEntry, split_names
+from ketsite.sources.discover import SourceFile, SourceSet
+from ketsite.sources.latex import latex_to_unicode
+from ketsite.sources.yamlio import parse_yaml
+
+ENTRY_TYPES: dict[str, tuple[str, ...]] = {
+    # type: required fields besides key, title, year and author/editor
+    "article": ("journal",),
+    "incollection": ("booktitle",),
+    "inproceedings": ("booktitle",),
+    "inbook": ("booktitle",),
+    "book": (),
+    "misc": (),
+    "report": (),
+    "techreport": (),
+    "thesis": (),
+    "phdthesis": (),
+    "mastersthesis": (),
+}
+
+KNOWN_FIELDS = frozenset({
+    "author", "editor", "title", "year", "date", "month", "journal", "booktitle", "publisher",
+    "series", "volume", "number", "issue", "pages", "eid", "doi", "pmid", "pmcid", "url",
+    "language", "abstract", "keywords", "note", "institution", "school", "address", "edition",
+    "issn", "isbn", "urldate", "shortjournal", "journaltitle",
+})
+
+DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
+PMID_RE = re.compile(r"^[1-9]\d{0,8}$")
+PMCID_RE = re.compile(r"^PMC\d{1,9}$")
+DATE_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?$")
+URL_RE = re.compile(r"^https?://[^\s<>\"'{}|\\^`]+$")
+_HYPHENS = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2212": "-"})
+
+#: Names that would collide with the site's own folders or files if used as ids.
+RESERVED_IDS = frozenset({"index", "assets", "data", "search", "404", "feed", "sitemap", "robots"})
+
+
+def _plain(value: str) -> str:
+    return latex_to_unicode(value)
+
+
+def _person(raw_first: str, raw_von: str, raw_last: str, raw_jr: str, corporate: bool) -> PersonName:
+    if corporate:
+        return PersonName(_plain(raw_last), corporate=True)
+    family = _plain(" ".join(p for p in (raw_von, raw_last) if p))
+    return PersonName(family, _plain(raw_first), _plain(raw_jr))
+
+
+def _names(value: str) -> tuple[PersonName, ...]:
+    return tuple(_person(n.first, n.von, n.last, n.jr, n.corporate) for n in split_names(value))
+
+
+def parse_paper(entry: RawEntry, diags: Diagnostics) -> Paper | None:
+    """Validate one BibTeX entry and decode it for display. ``None`` if it cannot make a page."""
+    loc = entry.loc
+    ok = True
+    if not KEY_RE.match(entry.key):
+        diags.error(
+            loc,
+            f"citation key '{entry.key}' may only use letters, digits and _ . : + - "
+            "(it becomes part of a URL)",
+        )
+        ok = False
+    if entry.entry_type not in ENTRY_TYPES:
+        close = difflib.get_close_matches(entry.entry_type, list(ENTRY_TYPES), n=1)
+        hint = f" (did you mean @{close[0]}?)" if close else ""
+        diags.error(
+            loc, f"unknown entry type @{entry.entry_type} for '{entry.key}'{hint}; "
+            f"use one of {', '.join('@' + t for t in ENTRY_TYPES)}"
+        )
+        ok = False
+    fields: dict[str, str] = {}
+    where: dict[str, SourceLocation] = {}
+    for f in entry.fields:
+        fields[f.name] = f.value
+        where[f.name] = f.loc
+        if f.name not in KNOWN_FIELDS:
+            diags.warning(f.loc, f"field '{f.name}' of '{entry.key}' is not used by ketsite")
+    required = ("title", "year") + ENTRY_TYPES.get(entry.entry_type, ())
+    for name in required:
+        if not fields.get(name, "").strip():
+            diags.error(loc, f"entry '{entry.key}' is missing the required field '{name}'")
+            ok = False
+    if not fields.get("author", "").strip() and not fields.get("editor", "").strip():
+        diags.error(loc, f"entry '{entry.key}' has no author (or editor)")
+        ok = False
+    year_text = fields.get("year", "").strip()
+    if year_text and not re.fullmatch(r"\d{4}", year_text):
+        diags.error(where["year"], f"year of '{entry.key}' must be four digits, not '{year_text}'")
+        ok = False
+
+    def checked(name: str, pattern: re.Pattern[str], example: str, fix=lambda v: v) -> str | None:
+        nonlocal ok
+        if name not in fields:
+            return None
+        value = fix(fields[name].strip())
+        if not pattern.match(value):
+            diags.error(where[name], f"{name} of '{entry.key}' is malformed: '{value}'; expected {example}")
+            ok = False
+            return None
+        return value
+
+    doi = checked("doi", DOI_RE, "a bare DOI like 10.1097/j.pain.0000000000001390",
+                  lambda v: re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "", v).translate(_HYPHENS))
+    pmid = checked("pmid", PMID_RE, "digits only, like 34746491")
+    pmcid = checked("pmcid", PMCID_RE, "PMC followed by digits, like PMC6676152",
+                    lambda v: v if v.upper().startswith("PMC") else "PMC" + v)
+    url = checked("url", URL_RE, "an http:// or https:// URL")
+    date = checked("date", DATE_RE, "YYYY-MM-DD or YYYY-MM")
+    if date and year_text and not date.startswith(year_text):
+        diags.error(where["date"], f"date {date} of '{entry.key}' disagrees with year {year_text}")
+        ok = False
+    if not ok:
+        return None
+    authors = _names(fields["author"]) if fields.get("author", "").strip() else ()
+    editors = _names(fields["editor"]) if fields.get("editor", "").strip() else ()
+    if not authors and not editors:
+        diags.error(loc, f"entry '{entry.key}' has no author (or editor)")
+        return None
+    credited = authors or editors
+
+    def text(name: str) -> str | None:
+        value = fields.get(name)
+        decoded = _plain(value) if value is not None else ""
+        return decoded or None
+
+    return Paper(
+        key=entry.key,
+        slug=entry.key.lower().replace(":", "-").replace("+", "-"),
+        entry_type=entry.entry_type,
+        title=text("title") or entry.key,
+        year=int(year_text),
+        authors=tuple(Credit(n, identity(n)) for n in credited),
+        editors=editors if authors else (),
+        loc=loc,
+        date=date,
+        journal=text("journal") or text("journaltitle"),
+        booktitle=text("booktitle"),
+        publisher=text("publisher"),
+        series=text("series"),
+        volume=text("volume"),
+        number=text("number") or text("issue"),
+        pages=text("pages"),
+        eid=text("eid"),
+        doi=doi,
+        pmid=pmid,
+        pmcid=pmcid,
+        url=url,
+        language=text("language"),
+        abstract=text("abstract"),
+        note=text("note"),
+        bibtex_fields=tuple((f.name, f.value) for f in entry.fields),
+    )
+
+
+# --- YAML content -------------------------------------------------------------------------------
+
+REVIEW_FIELDS = (
+    Field("paper", "key", required=True),
+    Field("licence", "licence", required=True),
+    Field("summary", "markdown"),
+    Field("abstract", "abstract"),
+    Field("aim", "markdown"),
+    Field("methods", "markdown"),
+    Field("conclusion", "markdown"),
+    Field("conditions", "list:id"),
+    Field("references", "list:key", required=True),
+    Field("citing", "list:key"),
+)
+
+CONDITION_FIELDS = (
+    Field("name", "text", required=True),
+    Field("synonyms", "list:text"),
+    Field("description", "markdown", required=True),
+    Field("papers", "list:key"),
+)
+
+ANNOTATION_FIELDS = (
+    Field("design", "enum", choices=tuple(DESIGNS)),
+    Field("population", "text"),
+    Field("sample_size", "int"),
+    Field("route", "list:enum", choices=ROUTES),
+    Field("dose", "text"),
+    Field("comparator", "text"),
+    Field("outcomes", "list:text"),
+    Field("direction", "enum", choices=tuple(DIRECTIONS)),
+    Field("finding", "markdown"),
+    Field("conditions", "list:id"),
+    Field("status", "enum", choices=STATUSES),
+    Field("status_note", "markdown"),
+    Field("basis", "text"),
+)
+
+AUTHOR_FIELDS = (
+    Field("name", "name", required=True),
+    Field("variants", "list:name"),
+    Field("orcid", "orcid"),
+    Field("affiliation", "text"),
+    Field("url", "url"),
+)
+
+LICENCES = {
+    "CC-BY-4.0": ("Creative Commons Attribution 4.0 International",
+                  "https://creativecommons.org/licenses/by/4.0/"),
+    "CC-BY-NC-4.0": ("Creative Commons Attribution-NonCommercial 4.0 International",
+                     "https://creativecommons.org/licenses/by-nc/4.0/"),
+    "CC-BY-NC-ND-4.0": ("Creative Commons Attribution-NonCommercial-NoDerivatives 4.0 International",
+                        "https://creativecommons.org/licenses/by-nc-nd/4.0/"),
+    "CC-BY-SA-4.0": ("Creative Commons Attribution-ShareAlike 4.0 International",
+                     "https://creativecommons.org/licenses/by-sa/4.0/"),
+    "CC0-1.0": ("Creative Commons Zero 1.0 Universal",
+                "https://creativecommons.org/publicdomain/zero/1.0/"),
+    "all-rights-reserved": ("All rights reserved", ""),
+}
+
+
+def orcid_valid(orcid: str) -> bool:
+    """ISO 7064 11,2 checksum, as ORCID specifies."""
+    if not re.fullmatch(r"\d{4}-\d{4}-\d{4}-\d{3}[\dX]", orcid):
+        return False
+    digits = orcid.replace("-", "")
+    total = 0
+    for ch in digits[:-1]:
+        total = (total + int(ch)) * 2
+    check = (12 - total % 11) % 11
+    return digits[-1] == ("X" if check == 10 else str(check))
+
+
+def _file_id(source: SourceFile, diags: Diagnostics, pattern: re.Pattern[str], what: str) -> str | None:
+    stem = PurePosixPath(source.rel).stem
+    if not pattern.match(stem):
+        diags.error(
+            SourceLocation(source.rel),
+            f"file name '{stem}' is not a valid {what}; use lower-case letters, digits and '-'",
+        )
+        return None
+    if stem.lower() in RESERVED_IDS:
+        diags.error(SourceLocation(source.rel), f"'{stem}' is a reserved name; choose another file name")
+        return None
+    return stem
+
+
+def _load(source: SourceFile, fields: tuple[Field, ...], owner: str, diags: Diagnostics) -> dict[str, Located] | None:
+    node = parse_yaml(source.rel, source.text, diags)
+    if node is None:
+        if not source.text.strip():
+            diags.error(SourceLocation(source.rel), f"{owner} file is empty")
+        return None
+    return read_fields(node, fields, owner, diags)
+
+
+def _refs(out: ParsedSources, kind: str, values: Located | None) -> tuple[str, ...]:
+    if values is None:
+        return ()
+    for item in values.value:
+        out.references.append(Reference(kind, item.value, item.loc))
+    return tuple(item.value for item in values.value)
+
+
+def _md(out: ParsedSources, owner: str, name: str, value: Located | None) -> str | None:
+    if value is None:
+        return None
+    out.markdown.append(MarkdownText(owner, name, value.value, value.loc))
+    return str(value.value)
+
+
+def parse_review(source: SourceFile, out: ParsedSources, diags: Diagnostics) -> None:
+    rid = _file_id(source, diags, ID_RE, "review id")
+    values = _load(source, REVIEW_FIELDS, "review", diags)
+    if rid is None or values is None or "paper" not in values or "licence" not in values:
+        return
+    licence = values["licence"]
+    if licence.value not in LICENCES:
+        close = difflib.get_close_matches(licence.value, list(LICENCES), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        diags.error(licence.loc, f"unknown licence '{licence.value}'{hint}; use an SPDX id: "
+                    + ", ".join(LICENCES))
+        return
+    paper = values["paper"]
+    out.references.append(Reference("paper", paper.value, paper.loc))
+    abstract = tuple(
+        AbstractSection(h.value, _md(out, rid, f"abstract.{h.value}", t) or "")
+        for h, t in (values["abstract"].value if "abstract" in values else ())
+    )
+    out.reviews.append(Review(
+        id=rid,
+        paper=paper.value,
+        licence=licence.value,
+        loc=SourceLocation(source.rel),
+        references=_refs(out, "paper", values.get("references")),
+        citing=_refs(out, "paper", values.get("citing")),
+        conditions=_refs(out, "condition", values.get("conditions")),
+        summary=_md(out, rid, "summary", values.get("summary")),
+        abstract=abstract,
+        aim=_md(out, rid, "aim", values.get("aim")),
+        methods=_md(out, rid, "methods", values.get("methods")),
+        conclusion=_md(out, rid, "conclusion", values.get("conclusion")),
+    ))
+
+
+def parse_condition(source: SourceFile, out: ParsedSources, diags: Diagnostics) -> None:
+    cid = _file_id(source, diags, ID_RE, "condition id")
+    values = _load(source, CONDITION_FIELDS, "condition", diags)
+    if cid is None or values is None or "name" not in values or "description" not in values:
+        return
+    out.conditions.append(Condition(
+        id=cid,
+        name=values["name"].value.strip(),
+        description=_md(out, cid, "description", values["description"]) or "",
+        loc=SourceLocation(source.rel),
+        synonyms=tuple(s.value.strip() for s in values["synonyms"].value) if "synonyms" in values else (),
+        papers=_refs(out, "paper", values.get("papers")),
+    ))
+
+
+def parse_annotation(source: SourceFile, out: ParsedSources, diags: Diagnostics) -> None:
+    key = _file_id(source, diags, KEY_RE, "citation key")
+    values = _load(source, ANNOTATION_FIELDS, "paper annotation", diags)
+    if key is None or values is None:
+        return
+    out.references.append(Reference("paper", key, SourceLocation(source.rel)))
+
+    def get(name: str) -> str | None:
+        return values[name].value.strip() if name in values else None
+
+    def many(name: str) -> tuple[str, ...]:
+        return tuple(v.value.strip() for v in values[name].value) if name in values else ()
+
+    out.annotations.append(Annotation(
+        key=key,
+        loc=SourceLocation(source.rel),
+        design=get("design"),
+        population=get("population"),
+        sample_size=values["sample_size"].value if "sample_size" in values else None,
+        route=many("route"),
+        dose=get("dose"),
+        comparator=get("comparator"),
+        outcomes=many("outcomes"),
+        direction=get("direction"),
+        finding=_md(out, key, "finding", values.get("finding")),
+        conditions=_refs(out, "condition", values.get("conditions")),
+        status=get("status"),
+        status_note=_md(out, key, "status_note", values.get("status_note")),
+        basis=get("basis"),
+    ))
+
+
+def parse_author(source: SourceFile, out: ParsedSources, diags: Diagnostics) -> None:
+    aid = _file_id(source, diags, ID_RE, "author id")
+    values = _load(source, AUTHOR_FIELDS, "author", diags)
+    if aid is None or values is None or "name" not in values:
+        return
+    orcid = values.get("orcid")
+    if orcid is not None:
+        bare = re.sub(r"^https?://orcid\.org/", "", orcid.value)
+        if not orcid_valid(bare):
+            diags.error(orcid.loc, f"ORCID '{orcid.value}' is not valid (format 0000-0002-1825-0097, "
+                        "with a correct check digit)")
+            return
+        orcid = Located(bare, orcid.loc)
+    name = values["name"]
+    variants = [(name.value, name.loc)]
+    if "variants" in values:
+        variants += [(v.value, v.loc) for v in values["variants"].value]
+    author = Author(
+        id=aid,
+        name=parse_name_text(name.value),
+        loc=SourceLocation(source.rel),
+        orcid=orcid.value if orcid else None,
+        affiliation=values["affiliation"].value.strip() if "affiliation" in values else None,
+        url=values["url"].value if "url" in values else None,
+    )
+    out.author_overrides.append((author, tuple(variants)))
+
+
+def parse_sources(sources: SourceSet, entries: list[RawEntry], diags: Diagnostics) -> ParsedSources:
+    out = ParsedSources()
+    for entry in entries:
+        paper = parse_paper(entry, diags)
+        if paper is not None:
+            out.papers.append(paper)
+    for source in sources.reviews:
+        parse_review(source, out, diags)
+    for source in sources.conditions:
+        parse_condition(source, out, diags)
+    for source in sources.papers:
+        parse_annotation(source, out, diags)
+    for source in sources.authors:
+        parse_author(source, out, diags)
+    return out

@@ -1,0 +1,136 @@
+"""Rendering: a page route and the site context in, bytes out. The only module importing jinja2.
+
+Autoescape is on and undefined variables are errors, so a typo in a template fails the build rather
+than the reader. Rendering has no side effects and depends only on (route, context), so pages can be
+rendered in any order, in parallel, or one at a time for an incremental rebuild.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
+from markupsafe import Markup
+
+from ketsite.config import SiteConfig
+from ketsite.markdown import RenderedMarkdown, render_markdown
+from ketsite.model.corpus import Corpus
+from ketsite.model.entities import DESIGNS, DIRECTIONS, Paper
+from ketsite.model.parse import LICENCES
+from ketsite.site.routes import LinkStyle, Route, RouteTable, relative_href
+from ketsite.site.views import view_for
+
+
+@dataclass(frozen=True)
+class SiteContext:
+    """Everything every page may read; built once per build."""
+
+    config: SiteConfig
+    corpus: Corpus
+    routes: RouteTable
+    style: LinkStyle
+    assets: dict[str, str]  # logical name (``style.css``) → output path (``assets/style.1a2b.css``)
+    build_date: str  # ISO date of the sources (SOURCE_DATE_EPOCH or git), never the clock
+    live_reload: bool = False  # only ``ketsite serve`` sets this
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class RenderError(Exception):
+    """A template failed; the message names the template, line and route."""
+
+
+class PageHelpers:
+    """Links and text helpers bound to one page, handed to its template as ``h``."""
+
+    def __init__(self, route: Route, ctx: SiteContext) -> None:
+        self.route = route
+        self.ctx = ctx
+
+    def _href(self, to_path: str) -> str:
+        if self.route.kind == "404" and self.ctx.style is LinkStyle.PRETTY:
+            # 404.html is served at any missing URL, so its links cannot be relative.
+            target = Route("x", "", to_path, "").url_path
+            return self.ctx.config.base_path + target
+        return relative_href(self.route.path, to_path, self.ctx.style)
+
+    def link(self, kind: str, ident: str = "") -> str:
+        return self._href(self.ctx.routes.get(kind, ident).path)
+
+    def has(self, kind: str, ident: str = "") -> bool:
+        return self.ctx.routes.has(kind, ident)
+
+    def paper(self, key: str) -> str:
+        return self.link("paper", key)
+
+    def file(self, path: str) -> str:
+        """A link to any output file by its site-relative path."""
+        return self._href(path)
+
+    def asset(self, name: str) -> str:
+        return self._href(self.ctx.assets[name])
+
+    def canonical(self) -> str:
+        return self.ctx.config.absolute(self.route.url_path)
+
+    def edit_url(self) -> str | None:
+        return self.ctx.config.edit_url(self.route.source)
+
+    def md(self, text: str | None) -> RenderedMarkdown:
+        corpus = self.ctx.corpus
+
+        def resolve(key: str) -> tuple[str, str] | None:
+            paper = corpus.papers.get(key)
+            if paper is None:
+                return None
+            return self.paper(key), cite_label(paper)
+
+        return render_markdown(text or "", resolve)
+
+    def safe_md(self, text: str | None) -> Markup:
+        return Markup(self.md(text).html)  # markdown-it escapes all raw HTML (html=False)
+
+
+def cite_label(paper: Paper) -> str:
+    first = paper.authors[0].name.family if paper.authors else ""
+    etal = " et al." if len(paper.authors) > 2 else (
+        f" & {paper.authors[1].name.family}" if len(paper.authors) == 2 else "")
+    return f"{first}{etal} ({paper.year}). {paper.title}"
+
+
+def _pages(paper: Paper) -> str:
+    return paper.pages or ""
+
+
+class Renderer:
+    def __init__(self, template_dirs: list[Path], ctx: SiteContext) -> None:
+        self.ctx = ctx
+        self.env = Environment(
+            loader=ChoiceLoader([FileSystemLoader(str(d)) for d in template_dirs]),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.globals.update(
+            site=ctx.config, corpus=ctx.corpus, DESIGNS=DESIGNS, DIRECTIONS=DIRECTIONS,
+            LICENCES=LICENCES, build_date=ctx.build_date, live_reload=ctx.live_reload,
+            cite_label=cite_label,
+        )
+        self.env.filters["basename"] = posixpath.basename
+
+    def render(self, route: Route) -> bytes:
+        assert route.template is not None
+        try:
+            template = self.env.get_template(route.template)
+            html = template.render(page=route, h=PageHelpers(route, self.ctx),
+                                   v=view_for(route, self.ctx.corpus))
+        except TemplateError as exc:
+            where = f"{getattr(exc, 'filename', None) or route.template}"
+            line = getattr(exc, "lineno", None)
+            raise RenderError(
+                f"{where}:{line or 1}: template error while rendering {route.path}: {exc}"
+            ) from exc
+        return html.encode("utf-8")

@@ -1,0 +1,1 @@
+"""The site: every output path known up front, and the links between pages."""

@@ -1,0 +1,109 @@
+"""Routes: one per output file, derived from the corpus before anything is rendered.
+
+A route stores its output path; its URL and every link to it derive from that (MkDocs' Files). Two
+routes at one path — also ignoring case, as macOS and Netlify do — are fatal and name both sources.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from enum import Enum
+
+from ketsite.diagnostics import Diagnostics, SourceLocation
+from ketsite.model.corpus import Corpus
+
+
+class LinkStyle(Enum):
+    """``pretty`` links end in ``folder/`` (a web server adds index.html); ``files`` name the file,
+    which is what a browser opening ``file://`` needs."""
+
+    PRETTY = "pretty"
+    FILES = "files"
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: str
+    ident: str
+    path: str  # output path relative to the site root, with forward slashes
+    source: str  # the source file it comes from ("" for generated pages)
+    template: str | None = None  # None for files that are not rendered from a template
+
+    @property
+    def url_path(self) -> str:
+        """The path as a public URL below the site root: ``papers/x/`` for ``papers/x/index.html``."""
+        if self.path == "index.html":
+            return ""
+        if self.path.endswith("/index.html"):
+            return self.path[: -len("index.html")]
+        return self.path
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    routes: dict[tuple[str, str], Route]
+
+    def get(self, kind: str, ident: str = "") -> Route:
+        return self.routes[(kind, ident)]
+
+    def has(self, kind: str, ident: str = "") -> bool:
+        return (kind, ident) in self.routes
+
+    def pages(self) -> list[Route]:
+        return [r for r in self.routes.values() if r.template is not None]
+
+
+def relative_href(from_path: str, to_path: str, style: LinkStyle) -> str:
+    """The link from the page at ``from_path`` to the file at ``to_path``, both site-relative."""
+    base = posixpath.dirname(from_path)
+    rel = posixpath.relpath(to_path, base or ".")
+    if style is LinkStyle.PRETTY and (rel == "index.html" or rel.endswith("/index.html")):
+        rel = rel[: -len("index.html")] or "./"
+    return rel
+
+
+def _entity_routes(corpus: Corpus) -> list[Route]:
+    routes = [
+        Route("home", "", "index.html", "", "home.html"),
+        Route("papers", "", "papers/index.html", "", "papers.html"),
+        Route("authors", "", "authors/index.html", "", "authors.html"),
+        Route("conditions", "", "conditions/index.html", "", "conditions.html"),
+        Route("reviews", "", "reviews/index.html", "", "reviews.html"),
+        Route("search", "", "search/index.html", "", "search.html"),
+        Route("404", "", "404.html", "", "404.html"),
+    ]
+    for key, paper in corpus.papers.items():
+        annotation = corpus.annotations.get(key)
+        source = annotation.loc.path if annotation else paper.loc.path
+        routes.append(Route("paper", key, f"papers/{paper.slug}/index.html", source, "paper.html"))
+    for aid, author in corpus.authors.items():
+        routes.append(Route("author", aid, f"authors/{aid}/index.html", author.loc.path, "author.html"))
+    for cid, condition in corpus.conditions.items():
+        routes.append(
+            Route("condition", cid, f"conditions/{cid}/index.html", condition.loc.path, "condition.html")
+        )
+    for rid, review in corpus.reviews.items():
+        routes.append(Route("review", rid, f"reviews/{rid}/index.html", review.loc.path, "review.html"))
+    return routes
+
+
+def build_routes(corpus: Corpus, extra: list[Route], diags: Diagnostics) -> RouteTable:
+    """Every route of the site; a path claimed twice is an error naming every claimant."""
+    table: dict[tuple[str, str], Route] = {}
+    by_path: dict[str, list[Route]] = {}
+    for route in _entity_routes(corpus) + extra:
+        table[(route.kind, route.ident)] = route
+        by_path.setdefault(route.path.lower(), []).append(route)
+    for path, claimants in sorted(by_path.items()):
+        if len(claimants) > 1:
+            names = "; ".join(
+                f"{r.kind} '{r.ident}' from {r.source or 'the site itself'}" for r in claimants
+            )
+            first = claimants[0]
+            diags.error(
+                SourceLocation(first.source or "ketsite.yaml"),
+                f"{len(claimants)} pages would be written to '{claimants[0].path}' "
+                f"(paths compared ignoring case): {names}",
+            )
+    return RouteTable(table)

@@ -1,0 +1,113 @@
+"""Find the source files of a project and read them as UTF-8 text, reporting bad bytes by line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ketsite.diagnostics import Diagnostics, SourceLocation, relative_path
+
+#: Source files larger than this are refused: nothing a person writes by hand is this big.
+MAX_SOURCE_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One source file: its path relative to the project (for messages) and its text."""
+
+    rel: str
+    path: Path
+    text: str
+
+
+@dataclass(frozen=True)
+class SourceSet:
+    """Every source file of a project, grouped by kind, each group sorted by path."""
+
+    bib: tuple[SourceFile, ...]
+    reviews: tuple[SourceFile, ...]
+    conditions: tuple[SourceFile, ...]
+    papers: tuple[SourceFile, ...]
+    authors: tuple[SourceFile, ...]
+    config: SourceFile | None
+
+
+CONTENT_KINDS = ("reviews", "conditions", "papers", "authors")
+
+
+def read_source(path: Path, root: Path, diags: Diagnostics) -> SourceFile | None:
+    """Read ``path`` as UTF-8; undecodable bytes are an error at their line and column."""
+    rel = relative_path(path, root)
+    try:
+        size = path.stat().st_size
+        if size > MAX_SOURCE_BYTES:
+            diags.error(
+                SourceLocation(rel),
+                f"file is {size} bytes; source files are limited to {MAX_SOURCE_BYTES} bytes",
+            )
+            return None
+        data = path.read_bytes()
+    except OSError as exc:
+        diags.error(SourceLocation(rel), f"cannot read file: {exc.strerror or exc}")
+        return None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        good = data[: exc.start].decode("utf-8")
+        line = good.count("\n") + 1
+        col = len(good) - (good.rfind("\n") + 1) + 1
+        diags.error(
+            SourceLocation(rel, line, col),
+            f"invalid UTF-8 byte 0x{data[exc.start]:02x}; save the file as UTF-8",
+        )
+        return None
+    return SourceFile(rel, path, text.replace("\r\n", "\n"))
+
+
+def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes
+    )
+
+
+def discover(root: Path, diags: Diagnostics) -> SourceSet:
+    """Read every source file under ``root``. Files of unknown kind in content folders are errors."""
+
+    def read_all(paths: list[Path]) -> tuple[SourceFile, ...]:
+        files = (read_source(p, root, diags) for p in paths)
+        return tuple(f for f in files if f is not None)
+
+    content = root / "content"
+    groups: dict[str, tuple[SourceFile, ...]] = {}
+    for kind in CONTENT_KINDS:
+        folder = content / kind
+        groups[kind] = read_all(_files(folder, (".yaml", ".yml")))
+        if folder.is_dir():
+            for p in sorted(folder.iterdir()):
+                if p.suffix.lower() not in (".yaml", ".yml") and not p.name.startswith("."):
+                    diags.error(
+                        SourceLocation(relative_path(p, root)),
+                        f"unexpected file in content/{kind}/: only .yaml files are read",
+                    )
+    if content.is_dir():
+        for p in sorted(content.iterdir()):
+            if p.name not in CONTENT_KINDS and not p.name.startswith("."):
+                diags.error(
+                    SourceLocation(relative_path(p, root)),
+                    "unexpected entry in content/: expected one of "
+                    + ", ".join(f"{k}/" for k in CONTENT_KINDS),
+                )
+    config_path = root / "ketsite.yaml"
+    config = read_source(config_path, root, diags) if config_path.is_file() else None
+    return SourceSet(
+        bib=read_all(_files(root / "bib", (".bib",))),
+        reviews=groups["reviews"],
+        conditions=groups["conditions"],
+        papers=groups["papers"],
+        authors=groups["authors"],
+        config=config,
+    )

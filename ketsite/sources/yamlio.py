@@ -1,0 +1,202 @@
+"""YAML reading that keeps every value's location and refuses YAML's surprises.
+
+PyYAML is used through a ``SafeLoader`` subclass only to *compose* the node graph; values are never
+constructed by PyYAML. Instead the nodes become a small located tree (:class:`YMap`, :class:`YList`,
+:class:`YScalar`) that remembers how YAML would have typed each plain scalar, so the schema can say
+"write "no" in quotes" instead of silently receiving ``False``. Duplicate keys, anchors/aliases
+(alias bombs), explicit tags (``!!python/object``), multiple documents, tabs and deep nesting are all
+errors with a line and column. This is the only module that imports ``yaml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+from yaml.composer import ComposerError
+from yaml.events import AliasEvent, StreamEndEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from ketsite.diagnostics import Diagnostics, SourceLocation
+
+MAX_DEPTH = 32
+
+_KINDS = {
+    "tag:yaml.org,2002:str": "str",
+    "tag:yaml.org,2002:int": "int",
+    "tag:yaml.org,2002:float": "float",
+    "tag:yaml.org,2002:bool": "bool",
+    "tag:yaml.org,2002:null": "null",
+    "tag:yaml.org,2002:timestamp": "timestamp",
+    "tag:yaml.org,2002:binary": "binary",
+    "tag:yaml.org,2002:merge": "merge",
+    "tag:yaml.org,2002:value": "str",
+}
+
+
+@dataclass(frozen=True)
+class YScalar:
+    """A scalar as written. ``kind`` is what YAML would have made of it (``str``, ``int``, ``bool``…);
+    ``quoted`` tells a deliberate string from a plain one."""
+
+    text: str
+    kind: str
+    quoted: bool
+    loc: SourceLocation
+    #: A ``|`` or ``>`` block scalar: its text starts on the line after ``loc``.
+    block: bool = False
+
+
+@dataclass(frozen=True)
+class YList:
+    items: tuple[YNode, ...]
+    loc: SourceLocation
+
+
+@dataclass(frozen=True)
+class YMap:
+    entries: tuple[tuple[YScalar, YNode], ...]
+    loc: SourceLocation
+
+    def get(self, key: str) -> YNode | None:
+        for k, v in self.entries:
+            if k.text == key:
+                return v
+        return None
+
+
+YNode = YScalar | YList | YMap
+
+
+class YamlRefused(Exception):
+    """A construct this loader refuses, raised with the location it was found at."""
+
+    def __init__(self, loc_line: int, loc_col: int, message: str) -> None:
+        super().__init__(message)
+        self.line = loc_line
+        self.col = loc_col
+        self.message = message
+
+
+class StrictLoader(yaml.SafeLoader):
+    """SafeLoader that composes only: no aliases, no explicit tags, bounded nesting."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: object) -> Node:  # type: ignore[override]
+        event = self.peek_event()
+        mark = event.start_mark
+        if isinstance(event, AliasEvent):
+            raise YamlRefused(
+                mark.line + 1, mark.column + 1,
+                "YAML aliases (*name) are not allowed; write the value out",
+            )
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise YamlRefused(
+                mark.line + 1, mark.column + 1,
+                f"YAML anchors (&{anchor}) are not allowed; write the value out",
+            )
+        tag = getattr(event, "tag", None)
+        if tag not in (None, "!"):
+            raise YamlRefused(
+                mark.line + 1, mark.column + 1,
+                f"YAML tags ({tag}) are not allowed; remove the tag",
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise YamlRefused(
+                    mark.line + 1, mark.column + 1,
+                    f"nesting deeper than {MAX_DEPTH} levels is not allowed",
+                )
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
+
+
+def _tabs(path: str, text: str, diags: Diagnostics) -> bool:
+    found = False
+    for n, line in enumerate(text.split("\n"), start=1):
+        indent = len(line) - len(line.lstrip(" \t"))
+        tab = line.find("\t", 0, indent)
+        if tab >= 0:
+            diags.error(
+                SourceLocation(path, n, tab + 1),
+                "tab character in indentation; indent YAML with spaces",
+            )
+            found = True
+    return found
+
+
+def _convert(node: Node, path: str, diags: Diagnostics) -> YNode:
+    loc = SourceLocation(path, node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, ScalarNode):
+        kind = _KINDS.get(node.tag, "str")
+        return YScalar(
+            str(node.value), kind, node.style in ("'", '"', "|", ">"), loc, node.style in ("|", ">")
+        )
+    if isinstance(node, SequenceNode):
+        return YList(tuple(_convert(item, path, diags) for item in node.value), loc)
+    assert isinstance(node, MappingNode)
+    entries: list[tuple[YScalar, YNode]] = []
+    seen: dict[str, SourceLocation] = {}
+    for key_node, value_node in node.value:
+        key = _convert(key_node, path, diags)
+        if not isinstance(key, YScalar):
+            diags.error(key.loc, "mapping keys must be plain strings")
+            continue
+        if key.text in seen:
+            first = seen[key.text]
+            diags.error(
+                key.loc,
+                f"duplicate key '{key.text}' (first defined at line {first.line}); "
+                "keep one of them",
+            )
+            continue
+        seen[key.text] = key.loc
+        entries.append((key, _convert(value_node, path, diags)))
+    return YMap(tuple(entries), loc)
+
+
+def parse_yaml(path: str, text: str, diags: Diagnostics) -> YNode | None:
+    """Parse one YAML document into a located tree; ``None`` (with diagnostics) if it cannot be read."""
+    if _tabs(path, text, diags):
+        return None
+    loader = StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+    except YamlRefused as exc:
+        diags.error(SourceLocation(path, exc.line, exc.col), exc.message)
+        return None
+    except ComposerError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        if "single document" in str(exc.context or "") or "single document" in str(exc.problem):
+            message = "more than one YAML document (---); put one document in each file"
+        else:
+            message = f"YAML error: {exc.problem or exc.context}"
+        diags.error(SourceLocation(path, line, col), message)
+        return None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or exc.context or "cannot parse"
+        diags.error(SourceLocation(path, line, col), f"YAML syntax error: {problem}")
+        return None
+    except yaml.YAMLError as exc:
+        diags.error(SourceLocation(path), f"YAML error: {exc}")
+        return None
+    except RecursionError:
+        diags.error(SourceLocation(path), "YAML nesting too deep")
+        return None
+    finally:
+        loader.dispose()
+    if node is None:
+        return None
+    return _convert(node, path, diags)
+
+
+__all__ = ["YList", "YMap", "YNode", "YScalar", "parse_yaml", "StreamEndEvent"]

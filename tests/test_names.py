@@ -1,0 +1,33 @@
+"""Author identity: the same person is one author page, different people stay apart."""
+
+from ketsite.model.entities import PersonName
+from ketsite.model.names import identity, preferred
+
+
+def test_initials_are_normalised():
+    assert identity(PersonName("Cohen", "S. P.")) == identity(PersonName("Cohen", "SP"))
+    assert identity(PersonName("Cohen", "S. P.")) == identity(PersonName("Cohen", "S P"))
+    assert identity(PersonName("Treede", "R.-D.")) == identity(PersonName("Treede", "RD"))
+
+
+def test_different_people_stay_apart():
+    assert identity(PersonName("Dahan", "A.")) != identity(PersonName("Dahan", "J. D. C."))
+    assert identity(PersonName("Gąska", "Wojciech")) != identity(PersonName("Gąska", "Wiktor"))
+    assert identity(PersonName("Cohen", "M.")) != identity(PersonName("Cohen", "S. P."))
+
+
+def test_slugs_are_ascii_and_stable():
+    assert identity(PersonName("Głowacka", "Julia")) == "glowacka-julia"
+    assert identity(PersonName("Dębek-Kalinowska", "Karolina")) == "debek-kalinowska-karolina"
+    assert identity(PersonName("Richebé", "P.")) == "richebe-p"
+    assert identity(PersonName("Van der Velzen", "M. V.")) == "van-der-velzen-m-v"
+    assert identity(PersonName("International Association for the Study of Pain", corporate=True)) == (
+        "international-association-for-the-study-of-pain"
+    )
+
+
+def test_display_keeps_unicode_and_prefers_fullest_spelling():
+    names = [PersonName("Varrassi", "G"), PersonName("Varrassi", "G.")]
+    assert preferred(names).given == "G."
+    assert PersonName("Julià-Torras", "J.").display == "J. Julià-Torras"
+    assert PersonName("Cohen", "S. P.").inverted == "Cohen, S. P."

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ketsite.config import SiteConfig, load_config
 from ketsite.diagnostics import Diagnostics
+from ketsite.generators import GENERATORS, extra_routes, generate
 from ketsite.model.corpus import Corpus, build_corpus
 from ketsite.model.parse import parse_sources
 from ketsite.output import write_atomically
@@ -115,6 +116,7 @@ def plan(project: Project, style: LinkStyle, diags: Diagnostics,
         asset_paths[name] = path
         files[path] = data
         extra.append(Route("asset", name, path, ""))
+    extra.extend(extra_routes(project.corpus, project.config))
     routes: RouteTable = build_routes(project.corpus, extra, diags)
     ctx = SiteContext(
         config=project.config, corpus=project.corpus, routes=routes, style=style,
@@ -132,6 +134,9 @@ def render_site(project: Project, style: LinkStyle, diags: Diagnostics,
     renderer = Renderer(dirs, ctx)
     for route in ctx.routes.pages():
         files[route.path] = renderer.render(route)
+    for route in ctx.routes.routes.values():
+        if route.template is None and route.kind in GENERATORS:
+            files[route.path] = generate(route, ctx)
     return files
 
 

@@ -56,7 +56,7 @@ def test_sitemap_lists_every_page_once_by_canonical_url(site):
     locs = [u.findtext(f"{SM}loc") for u in root.findall(f"{SM}url")]
     assert len(locs) == len(set(locs))
     pages = [p for p in html_pages(site) if p.name != "404.html"]
-    assert len(locs) == len(pages) == 277
+    assert len(locs) == len(pages) > 270
     assert SITE_URL in locs
     assert f"{SITE_URL}papers/noppers2011absence/" in locs
     assert f"{SITE_URL}conditions/fibromyalgia/" in locs

@@ -4,31 +4,19 @@ from __future__ import annotations
 
 import http.client
 import json
-import shutil
 import threading
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
-from sitetools import REPO
+from sitetools import scratch_copy
 
 from ketsite.serve import DevSite, inject, make_server, watched_paths
 
 
-def scratch_project(root: Path) -> Path:
-    """A copy of the bundled project that a test may edit."""
-    for name in ("bib", "content", "templates"):
-        shutil.copytree(REPO / name, root / name, symlinks=True)
-    for name in ("ketsite.yaml", "netlify.toml", "package.json", "package-lock.json"):
-        shutil.copy2(REPO / name, root / name)
-    (root / "node_modules").symlink_to(REPO / "node_modules", target_is_directory=True)
-    return root
-
-
 @pytest.fixture
 def preview(tmp_path):
-    project = scratch_project(tmp_path / "project")
+    project = scratch_copy(tmp_path / "project")
     logs: list[str] = []
     site = DevSite(project, log=logs.append)
     site.rebuild()
@@ -157,7 +145,7 @@ def test_inject_and_watched_paths(tmp_path):
         b'<html><body><p>x</p><script src="/__ketsite/livereload.js?v=3" defer></script>\n'
         b"</body></html>")
     assert inject(b"no body", 1).endswith(b"livereload.js?v=1\" defer></script>")
-    project = scratch_project(tmp_path / "w")
+    project = scratch_copy(tmp_path / "w")
     paths = watched_paths(project)
     resolved = project.resolve()
     for name in ("bib", "content", "templates", "ketsite.yaml"):

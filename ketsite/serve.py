@@ -287,8 +287,13 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 8000,
           ready: Callable[[str], None] | None = None) -> int:
     """Build, serve and watch until interrupted. ``ready`` gets the base URL once serving."""
     site = DevSite(root)
+    try:
+        server = make_server(site, host, port)
+    except OSError as exc:  # port in use, unknown host…: a usage problem, not a crash
+        print(f"ketsite serve: cannot listen on {host}:{port}: {exc.strerror or exc}; "
+              "try another --port (0 picks a free one)", file=sys.stderr)
+        return 2
     site.rebuild()
-    server = make_server(site, host, port)
     url = f"http://{host}:{server.server_address[1]}/"
     stop = threading.Event()
     watcher = threading.Thread(target=watch, args=(site, stop), name="ketsite-watch", daemon=True)

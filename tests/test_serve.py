@@ -151,3 +151,17 @@ def test_inject_and_watched_paths(tmp_path):
     for name in ("bib", "content", "templates", "ketsite.yaml"):
         assert resolved / name in paths
     assert resolved / "node_modules" not in paths
+
+
+def test_a_busy_port_is_a_usage_error_not_a_traceback(tmp_path, capsys):
+    import socket
+
+    from ketsite import cli
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = cli.main(["serve", "--src", str(tmp_path), "--port", str(port)])
+    assert code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err

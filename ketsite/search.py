@@ -20,8 +20,9 @@ from ketsite.site.routes import Route, entity_routes
 KIND = "search-index"
 
 #: Result groups, in the order the page shows them.
-TYPES = (("review", "Reviews"), ("condition", "Conditions"), ("paper", "Papers"),
-         ("author", "Authors"))
+#: (type, group heading, one of them)
+TYPES = (("review", "Reviews", "review"), ("condition", "Conditions", "condition"),
+         ("paper", "Papers", "paper"), ("author", "Authors", "author"))
 FIELDS = ("title", "authors", "journal", "year", "ids", "text", "topics")
 STORE = ("type", "title", "path", "meta")
 BOOST = {"title": 3, "authors": 2, "ids": 2, "topics": 1.5, "journal": 1, "year": 1, "text": 0.5}

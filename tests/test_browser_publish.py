@@ -112,8 +112,11 @@ def search_fibromyalgia(page: Page, site: Path, ending: str) -> None:
     headings = page.locator("#results h2").all_inner_texts()
     assert [h.split(" (")[0] for h in headings] == [
         GROUPS[k] for k in GROUPS if k in expected]
-    status = page.locator("#search-status").inner_text()
-    assert status.startswith(f"{sum(map(len, expected.values()))} results")
+    counts = ", ".join(f"{len(expected[k])} {k}{'s' * (len(expected[k]) != 1)}"
+                       for k in GROUPS if k in expected)
+    total = sum(map(len, expected.values()))
+    expect(page.locator("#search-status")).to_have_text(
+        f"{total} results for \u201cfibromyalgia\u201d: {counts}.")
     page.locator('section[aria-labelledby="results-paper"]').get_by_role(
         "link", name=NOPPERS, exact=True).click()
     expect(page).to_have_url(re.compile(r"/papers/noppers2011absence/" + ending + "$"))

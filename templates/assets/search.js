@@ -59,7 +59,7 @@
     var groups = [];
     data.types.forEach(function (t) {
       if (byType[t[0]]) {
-        groups.push({ type: t[0], label: t[1], hits: byType[t[0]] });
+        groups.push({ type: t[0], label: t[1], one: t[2], hits: byType[t[0]] });
       }
     });
     return { total: hits.length, groups: groups };
@@ -105,7 +105,7 @@
     } else {
       status.textContent = plural(found.total, "result") + " for \u201c" + query.trim() + "\u201d: " +
         found.groups.map(function (g) {
-          return g.hits.length + " " + g.label.toLowerCase();
+          return plural(g.hits.length, g.one);
         }).join(", ") + ".";
     }
   }

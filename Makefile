@@ -15,8 +15,8 @@ N      ?= 1000
 help:
 	@echo "make site    install what is missing, then build the site (ketsite build)"
 	@echo "make test    install what is missing, then run the whole test suite"
-	@echo "make bundle  build into $(OUT)/ and pack it as $(OUT).zip"
-	@echo "make serve   build into $(OUT)/ and serve it on http://$(HOST):$(PORT)/"
+	@echo "make bundle  build the offline site (links name their files) as $(OUT).zip"
+	@echo "make serve   preview on http://$(HOST):$(PORT)/, rebuilding and reloading on change"
 	@echo "make bench   run the benchmarks (benchmarks/run.py --n $(N))"
 	@echo "make lint    ruff check ."
 
@@ -30,13 +30,10 @@ test: setup
 	$(PY) -m pytest
 
 bundle: setup
-	$(VENV)/bin/ketsite build --out $(OUT)
-	$(PY) scripts/bundle.py $(OUT) $(OUT).zip
+	$(VENV)/bin/ketsite bundle --out $(OUT).zip
 
 serve: setup
-	$(VENV)/bin/ketsite build --out $(OUT)
-	@echo "serving $(OUT)/ on http://$(HOST):$(PORT)/ (Ctrl-C stops)"
-	$(PY) -m http.server $(PORT) --bind $(HOST) --directory $(OUT)
+	$(VENV)/bin/ketsite serve --host $(HOST) --port $(PORT)
 
 bench: setup
 	$(PY) benchmarks/run.py --n $(N)

@@ -25,6 +25,7 @@ from ketsite.render import Renderer, SiteContext
 from ketsite.site.routes import LinkStyle, Route, RouteTable, build_routes
 from ketsite.sources.bibtex import RawEntry, parse_bibtex
 from ketsite.sources.discover import SourceSet, discover
+from ketsite.vendor import vendor_assets
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ def plan(project: Project, style: LinkStyle, diags: Diagnostics,
     """Routes and the site context, plus the non-template files (assets) already in bytes."""
     dirs = template_dirs(project.root)
     assets = asset_files(dirs)
+    assets.update(vendor_assets(project.root, diags))  # MiniSearch, from node_modules
     files: dict[str, bytes] = {}
     asset_paths: dict[str, str] = {}
     extra: list[Route] = []

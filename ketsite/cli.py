@@ -71,6 +71,40 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from ketsite.bundle import bundle
+
+    out = args.out if args.out is not None else args.src / "_site.zip"
+    if out.suffix.lower() != ".zip":
+        print(f"ketsite bundle: --out must name a .zip file, not {out}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"bundling {args.src.resolve()} → {out}", file=sys.stderr)
+    result = bundle(args.src, out)
+    _print_diagnostics(result.build.diagnostics)
+    if result.build.diagnostics.has_errors:
+        print("bundle failed; no zip was written", file=sys.stderr)
+        return EXIT_CONTENT
+    print(f"bundled {result.build.pages} pages ({result.files} files) into {out} "
+          f"({result.size:,} bytes); unzip it and open index.html")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ketsite.serve import serve
+
+    return serve(args.src, host=args.host, port=args.port)
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range: {value}")
+    return port
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ketsite", description="Build an evidence site from BibTeX and YAML sources."
@@ -95,6 +129,24 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--links", choices=("pretty", "files"), default="pretty",
                    help="'pretty' folder links for a web server, 'files' for opening from disk")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("bundle", help="build the offline site as one zip (works from file://)",
+                       description="Check the sources, build the site with links that name their "
+                       "files, and pack it into one reproducible zip that works offline.")
+    with_src(p)
+    p.add_argument("--out", type=Path, default=None,
+                   help="the zip to write (default: SRC/_site.zip); it holds one folder named "
+                   "after the zip, with index.html at its top")
+    p.set_defaults(func=cmd_bundle)
+
+    p = sub.add_parser("serve", help="preview the site, rebuilding and reloading on change",
+                       description="Build the site in memory, serve it, rebuild when a source or "
+                       "template changes and reload the browser.")
+    with_src(p)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=_port, default=8000, help="port (default: 8000; 0: any free)")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ketsite import feed, graph, search, sitemap
 from ketsite.config import SiteConfig
 from ketsite.model.corpus import Corpus
 from ketsite.site.routes import Route
@@ -16,10 +17,21 @@ from ketsite.site.routes import Route
 Generator = Callable[[Route, object], bytes]  # (route, SiteContext) -> bytes
 
 #: route kind → generator; feature modules add their kinds here.
-GENERATORS: dict[str, Generator] = {}
+GENERATORS: dict[str, Generator] = {
+    sitemap.SITEMAP: sitemap.generate,
+    sitemap.ROBOTS: sitemap.generate,
+    feed.KIND: feed.generate,
+    graph.KIND: graph.generate,
+    search.KIND: search.generate,
+}
 
 #: functions returning the extra routes of a feature.
-ROUTE_PROVIDERS: list[Callable[[Corpus, SiteConfig], list[Route]]] = []
+ROUTE_PROVIDERS: list[Callable[[Corpus, SiteConfig], list[Route]]] = [
+    sitemap.routes,
+    feed.routes,
+    graph.routes,
+    search.routes,
+]
 
 
 def extra_routes(corpus: Corpus, config: SiteConfig) -> list[Route]:

@@ -71,6 +71,11 @@ class PageHelpers:
     def asset(self, name: str) -> str:
         return self._href(self.ctx.assets[name])
 
+    def root(self) -> str:
+        """The prefix from this page to the site root (``../../``, ``/`` on a pretty 404 page), so
+        scripts can resolve site-relative paths the way ``_href`` does."""
+        return self._href("index.html").removesuffix("index.html") or "./"
+
     def canonical(self) -> str:
         return self.ctx.config.absolute(self.route.url_path)
 

@@ -110,3 +110,15 @@ def write_files(root: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
     return root
+
+
+def scratch_copy(root: Path) -> Path:
+    """A copy of the bundled project that a test may edit (node_modules linked, not copied)."""
+    import shutil
+
+    for name in ("bib", "content", "templates"):
+        shutil.copytree(REPO / name, root / name, symlinks=True)
+    for name in ("ketsite.yaml", "netlify.toml", "package.json", "package-lock.json"):
+        shutil.copy2(REPO / name, root / name)
+    (root / "node_modules").symlink_to(REPO / "node_modules", target_is_directory=True)
+    return root

@@ -88,6 +88,12 @@ def _entity_routes(corpus: Corpus) -> list[Route]:
     return routes
 
 
+def entity_routes(corpus: Corpus) -> list[Route]:
+    """The page routes of the corpus alone, for generators that must know page paths before the
+    route table exists (e.g. to fingerprint a search index that names them)."""
+    return _entity_routes(corpus)
+
+
 def build_routes(corpus: Corpus, extra: list[Route], diags: Diagnostics) -> RouteTable:
     """Every route of the site; a path claimed twice is an error naming every claimant."""
     table: dict[tuple[str, str], Route] = {}

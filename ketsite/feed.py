@@ -1,0 +1,104 @@
+"""An Atom feed of the papers (``feed.xml``), so readers can follow the library in a feed reader.
+
+Deterministic: every date comes from the papers themselves (``date``, else ``year``), never from
+the clock; entries are newest first, ties in the library's order. Links are absolute public URLs
+from ``ketsite.yaml``'s ``url``: a feed is read outside the site.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from ketsite import __version__
+from ketsite.config import SiteConfig
+from ketsite.model.corpus import Corpus
+from ketsite.model.entities import DESIGNS, DIRECTIONS, Paper
+from ketsite.site.routes import Route
+
+KIND = "feed"
+ATOM = "http://www.w3.org/2005/Atom"
+PATH = "feed.xml"
+
+
+def paper_timestamp(paper: Paper) -> str:
+    """RFC 3339 from the paper's own date: ``2011-05`` → ``2011-05-01T00:00:00Z``."""
+    parts = (paper.date or str(paper.year)).split("-")
+    parts += ["01"] * (3 - len(parts))
+    return "-".join(parts[:3]) + "T00:00:00Z"
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    el = ET.SubElement(parent, tag, attrs)
+    if text is not None:
+        el.text = text
+    return el
+
+
+def _summary(paper: Paper, corpus: Corpus) -> str:
+    source = paper.container or ""
+    if paper.volume:
+        source += f" {paper.volume}"
+    if paper.number:
+        source += f"({paper.number})"
+    if paper.pages or paper.eid:
+        source += f": {paper.pages or paper.eid}"
+    bits = [", ".join(c.name.display for c in paper.authors), source.strip(), str(paper.year)]
+    if paper.doi:
+        bits.append(f"DOI {paper.doi}")
+    annotation = corpus.annotations.get(paper.key)
+    if annotation:
+        if annotation.design:
+            bits.append(DESIGNS[annotation.design][0])
+        if annotation.direction:
+            bits.append(f"Finding: {DIRECTIONS[annotation.direction][0]}")
+        if annotation.status:
+            bits.append(annotation.status.capitalize())
+    return ". ".join(b for b in bits if b) + "."
+
+
+def atom_feed(ctx: object) -> bytes:
+    config: SiteConfig = ctx.config  # type: ignore[attr-defined]
+    corpus: Corpus = ctx.corpus  # type: ignore[attr-defined]
+    routes = ctx.routes  # type: ignore[attr-defined]
+    feed = ET.Element("feed", {"xmlns": ATOM, "xml:lang": config.language})
+    _sub(feed, "title", f"Papers — {config.title}")
+    _sub(feed, "subtitle", config.description)
+    _sub(feed, "id", config.absolute(PATH))
+    _sub(feed, "link", rel="self", type="application/atom+xml", href=config.absolute(PATH))
+    _sub(feed, "link", rel="alternate", type="text/html",
+         href=config.absolute(routes.get("papers").url_path))
+    stamps = [paper_timestamp(p) for p in corpus.papers.values()]
+    _sub(feed, "updated", max(stamps) if stamps else "1970-01-01T00:00:00Z")
+    author = _sub(feed, "author")
+    _sub(author, "name", config.title)
+    _sub(feed, "generator", "ketsite", version=__version__)
+    # Newest first by the paper's own date; the library's order breaks ties (a stable sort).
+    by_date = sorted(corpus.papers.items(), key=lambda kv: paper_timestamp(kv[1]), reverse=True)
+    for key, paper in by_date:
+        url = config.absolute(routes.get("paper", key).url_path)
+        entry = _sub(feed, "entry")
+        _sub(entry, "title", paper.title)
+        _sub(entry, "id", url)
+        _sub(entry, "link", rel="alternate", type="text/html", href=url)
+        if paper.doi:
+            _sub(entry, "link", rel="related", href=f"https://doi.org/{paper.doi}")
+        stamp = paper_timestamp(paper)
+        _sub(entry, "published", stamp)
+        _sub(entry, "updated", stamp)
+        for credit in paper.authors:
+            person = _sub(entry, "author")
+            _sub(person, "name", credit.name.display)
+            _sub(person, "uri", config.absolute(routes.get("author", credit.author_id).url_path))
+        for cid in corpus.conditions_by_paper.get(key, ()):
+            _sub(entry, "category", term=cid, label=corpus.conditions[cid].name)
+        _sub(entry, "summary", _summary(paper, corpus), type="text")
+    ET.indent(feed, space="  ")
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def routes(corpus: Corpus, config: SiteConfig) -> list[Route]:
+    return [Route(KIND, "", PATH, "")]
+
+
+def generate(route: Route, ctx: object) -> bytes:
+    return atom_feed(ctx)

@@ -1,0 +1,174 @@
+/* ketsite search page: MiniSearch over window.KETSITE_SEARCH, results grouped by type.
+ *
+ * A classic script (no modules, no fetch), so it runs from file:// as well as over http, and an
+ * external file, so it runs under the site's Content-Security-Policy (script-src 'self').
+ * Without it the page keeps its plain list of everything (#search-fallback).
+ */
+(function () {
+  "use strict";
+
+  var box = document.getElementById("search");
+  var fallback = document.getElementById("search-fallback");
+  if (!box) {
+    return;
+  }
+  if (typeof window.MiniSearch !== "function" || !window.KETSITE_SEARCH) {
+    console.error("ketsite search: the search library or its index did not load; " +
+                  "showing the list of everything instead");
+    return;
+  }
+
+  var data = window.KETSITE_SEARCH;
+  var root = box.getAttribute("data-root") || "./";
+  var pretty = box.getAttribute("data-links") === "pretty";
+  var form = box.querySelector("form");
+  var input = document.getElementById("q");
+  var status = document.getElementById("search-status");
+  var results = document.getElementById("results");
+
+  var engine = new window.MiniSearch({
+    idField: "id",
+    fields: data.fields,
+    storeFields: data.storeFields
+  });
+  engine.addAll(data.documents);
+
+  var options = {
+    prefix: true,
+    // Typos are forgiven in longer words only; short ones would match almost anything.
+    fuzzy: function (term) { return term.length > 4 ? 0.2 : 0; },
+    boost: data.boost,
+    combineWith: "AND"
+  };
+
+  /* The link to a site-relative path (papers/x/index.html) from this page. */
+  function href(path) {
+    if (pretty) {
+      path = path.replace(/(^|\/)index\.html$/, "$1");
+    }
+    return (root + path) || "./";
+  }
+
+  /* Results of a query, grouped by type in the index's order: {total, groups: [...]}. */
+  function search(query) {
+    var hits = query.trim() ? engine.search(query, options) : [];
+    var byType = {};
+    hits.forEach(function (hit) {
+      (byType[hit.type] = byType[hit.type] || []).push(hit);
+    });
+    var groups = [];
+    data.types.forEach(function (t) {
+      if (byType[t[0]]) {
+        groups.push({ type: t[0], label: t[1], one: t[2], hits: byType[t[0]] });
+      }
+    });
+    return { total: hits.length, groups: groups };
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined) { node.textContent = text; }
+    return node;
+  }
+
+  function plural(n, word) {
+    return n + " " + word + (n === 1 ? "" : "s");
+  }
+
+  function render(query, found) {
+    results.replaceChildren();
+    found.groups.forEach(function (group) {
+      var section = el("section", "result-group");
+      var heading = el("h2", null, group.label + " (" + group.hits.length + ")");
+      heading.id = "results-" + group.type;
+      section.setAttribute("aria-labelledby", heading.id);
+      var list = el("ul", "result-list");
+      group.hits.forEach(function (hit) {
+        var item = el("li");
+        var link = el("a", "result-link", hit.title);
+        link.href = href(hit.path);
+        item.appendChild(link);
+        if (hit.meta) {
+          item.appendChild(el("span", "result-meta", hit.meta));
+        }
+        list.appendChild(item);
+      });
+      section.appendChild(heading);
+      section.appendChild(list);
+      results.appendChild(section);
+    });
+    if (!query.trim()) {
+      status.textContent = "";
+    } else if (!found.total) {
+      status.textContent = "No results for \u201c" + query.trim() + "\u201d.";
+    } else {
+      status.textContent = plural(found.total, "result") + " for \u201c" + query.trim() + "\u201d: " +
+        found.groups.map(function (g) {
+          return plural(g.hits.length, g.one);
+        }).join(", ") + ".";
+    }
+  }
+
+  function remember(query) {
+    // Keeps the query in the address, so Back from a result returns to the same results.
+    try {
+      var url = new URL(window.location.href);
+      if (query.trim()) { url.searchParams.set("q", query); } else { url.searchParams.delete("q"); }
+      window.history.replaceState(null, "", url.href);
+    } catch (err) {
+      // Some file:// setups refuse history changes; searching still works.
+    }
+  }
+
+  function run() {
+    render(input.value, search(input.value));
+  }
+
+  function links() {
+    return Array.prototype.slice.call(results.querySelectorAll("a.result-link"));
+  }
+
+  input.addEventListener("input", run);
+  input.addEventListener("change", function () { remember(input.value); });
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "ArrowDown") {
+      var all = links();
+      if (all.length) {
+        event.preventDefault();
+        remember(input.value);
+        all[0].focus();
+      }
+    }
+  });
+  results.addEventListener("keydown", function (event) {
+    var all = links();
+    var at = all.indexOf(document.activeElement);
+    if (at < 0) { return; }
+    if (event.key === "ArrowDown" && at < all.length - 1) {
+      event.preventDefault();
+      all[at + 1].focus();
+    } else if (event.key === "ArrowUp") {
+      event.preventDefault();
+      (at > 0 ? all[at - 1] : input).focus();
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      input.focus();
+    }
+  });
+  results.addEventListener("click", function () { remember(input.value); });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();  // the results are already on the page
+    remember(input.value);
+    run();
+  });
+
+  box.hidden = false;
+  if (fallback) { fallback.hidden = true; }
+  var initial = new URLSearchParams(window.location.search).get("q");
+  if (initial !== null) { input.value = initial; }
+  if (input.value) { run(); }
+
+  // For tests and measurements: the same query function the page uses.
+  window.ketsiteSearch = { search: search, href: href, documents: data.documents.length };
+}());

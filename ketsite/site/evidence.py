@@ -1,9 +1,9 @@
 """Evidence views: the evidence table, the matrix of evidence and the data behind the charts.
 
 Like Epistemonikos' matrix, the matrix crosses reviews with the papers they cite, so a reader sees
-at a glance which studies several reviews rely on and where a review leaves gaps. Everything here is a
-pure function of the corpus and returns frozen dataclasses in a fixed order, so pages (and the SVG
-charts drawn from them) are byte-identical between builds.
+at a glance which studies several reviews rely on and where a review leaves gaps. Everything here
+is a pure function of the corpus and returns frozen dataclasses in a fixed order, so pages (and the
+SVG charts drawn from them) are byte-identical between builds.
 """
 
 from __future__ import annotations

@@ -284,8 +284,9 @@ def bundled_site(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def scratch_site(tmp_path_factory):
-    from ketsite.build import build
     from scratch import make_scratch_project
+
+    from ketsite.build import build
 
     root = make_scratch_project(tmp_path_factory.mktemp("scratch-src"))
     out = tmp_path_factory.mktemp("scratch") / "_site"

@@ -6,12 +6,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from scratch import EVIL_TITLE, make_scratch_project
+from sitetools import REPO, SEEDS, page_text
 
 from ketsite.build import load_project
 from ketsite.diagnostics import Diagnostics
 from ketsite.scholarly.cite import STYLES, format_reference
-from scratch import EVIL_TITLE, make_scratch_project
-from sitetools import REPO, SEEDS, page_text
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +34,10 @@ def scratch_corpus(tmp_path_factory):
 EXPECTED = {
     "noppers2011absence": (
         "Noppers, I., Niesters, M., Swartjes, M., Bauer, M., Aarts, L., Geleijnse, N., Mooren, R., "
-        "Dahan, A., &amp; Sarton, E. (2011). Absence of long-term analgesic effect from a short-term "
-        "S-ketamine infusion on fibromyalgia pain: A randomized, prospective, double-blind, active "
-        "placebo-controlled trial. <i>European Journal of Pain</i>, <i>15</i>(9), 942–949. "
-        "https://doi.org/10.1016/j.ejpain.2011.03.008",
+        "Dahan, A., &amp; Sarton, E. (2011). Absence of long-term analgesic effect from a "
+        "short-term S-ketamine infusion on fibromyalgia pain: A randomized, prospective, "
+        "double-blind, active placebo-controlled trial. <i>European Journal of Pain</i>, "
+        "<i>15</i>(9), 942–949. https://doi.org/10.1016/j.ejpain.2011.03.008",
         "Noppers I, Niesters M, Swartjes M, Bauer M, Aarts L, Geleijnse N, et al. Absence of "
         "long-term analgesic effect from a short-term S-ketamine infusion on fibromyalgia pain: A "
         "randomized, prospective, double-blind, active placebo-controlled trial. European Journal "
@@ -57,8 +57,8 @@ EXPECTED = {
     "salas2012ketamine": (
         "Salas, S., Frasca, M., Planchet-Barraud, B., Burucoa, B., Pascal, M., &amp; Lapiana, J. "
         "(2012). Ketamine analgesic effect by continuous intravenous infusion in refractory cancer "
-        "pain: considerations about the clinical research in palliative care. <i>J Palliat Med</i>, "
-        "<i>15</i>(3), 287–293. https://doi.org/10.1089/jpm.2011.0353",
+        "pain: considerations about the clinical research in palliative care. "
+        "<i>J Palliat Med</i>, <i>15</i>(3), 287–293. https://doi.org/10.1089/jpm.2011.0353",
         "Salas S, Frasca M, Planchet-Barraud B, Burucoa B, Pascal M, Lapiana J. Ketamine analgesic "
         "effect by continuous intravenous infusion in refractory cancer pain: considerations about "
         "the clinical research in palliative care. J Palliat Med. 2012;15(3):287–93. "

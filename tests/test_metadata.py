@@ -12,14 +12,15 @@ import bibtexparser
 import extruct
 import pytest
 from bibtexparser.middlewares.names import (
-    parse_single_name_into_parts, split_multiple_persons_names,
+    parse_single_name_into_parts,
+    split_multiple_persons_names,
 )
+from scratch import EVIL_TITLE
+from sitetools import REPO
 
 from ketsite.build import load_project
 from ketsite.diagnostics import Diagnostics
 from ketsite.sources.latex import latex_to_unicode
-from scratch import EVIL_TITLE
-from sitetools import REPO
 
 BASE = "https://ketsite.netlify.app/"
 

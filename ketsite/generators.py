@@ -12,6 +12,7 @@ from collections.abc import Callable
 from ketsite import feed, graph, search, sitemap
 from ketsite.config import SiteConfig
 from ketsite.model.corpus import Corpus
+from ketsite.scholarly import exports
 from ketsite.site.routes import Route
 
 Generator = Callable[[Route, object], bytes]  # (route, SiteContext) -> bytes
@@ -23,6 +24,7 @@ GENERATORS: dict[str, Generator] = {
     feed.KIND: feed.generate,
     graph.KIND: graph.generate,
     search.KIND: search.generate,
+    **{kind: exports.generate for kind in exports.FORMATS},
 }
 
 #: functions returning the extra routes of a feature.
@@ -31,6 +33,7 @@ ROUTE_PROVIDERS: list[Callable[[Corpus, SiteConfig], list[Route]]] = [
     feed.routes,
     graph.routes,
     search.routes,
+    exports.routes,
 ]
 
 

@@ -14,11 +14,13 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup
 
+from ketsite import charts
 from ketsite.config import SiteConfig
 from ketsite.markdown import RenderedMarkdown, render_markdown
 from ketsite.model.corpus import Corpus
 from ketsite.model.entities import DESIGNS, DIRECTIONS, Paper
 from ketsite.model.parse import LICENCES
+from ketsite.scholarly import cite, exports, metadata
 from ketsite.site.routes import LinkStyle, Route, RouteTable, relative_href
 from ketsite.site.views import view_for
 
@@ -125,6 +127,15 @@ class Renderer:
             cite_label=cite_label,
         )
         self.env.filters["basename"] = posixpath.basename
+        self.env.globals.update(  # evidence pages, cite panel, exports, metadata for machines
+            cite_formats=cite.format_all, export_formats=exports.FORMATS,
+            highwire_tags=metadata.highwire_tags, opengraph_tags=metadata.opengraph_tags,
+            paper_jsonld=metadata.paper_jsonld, condition_jsonld=metadata.condition_jsonld,
+            author_jsonld=metadata.author_jsonld, coins=metadata.coins,
+            years_chart=charts.years_chart, designs_chart=charts.designs_chart,
+            EXPORT_TYPES=exports.MEDIA_TYPES,
+            DIRECTION_RANK={d: i for i, d in enumerate(DIRECTIONS)},
+        )
 
     def render(self, route: Route) -> bytes:
         assert route.template is not None

@@ -265,3 +265,31 @@ def http_server() -> Iterator[Callable[..., ServedSite]]:
 
 
 # ======================================================= end browser harness
+
+
+# ============================================================================
+# Built sites shared by the evidence/metadata/export tests (built once a session).
+#   bundled_site  the bundled sources built with pretty links -> Path of the output
+#   scratch_site  tests/scratch.py's made-up project built -> Path of the output
+# ============================================================================
+@pytest.fixture(scope="session")
+def bundled_site(tmp_path_factory):
+    from ketsite.build import build
+
+    out = tmp_path_factory.mktemp("bundled") / "_site"
+    result = build(REPO_ROOT, out)
+    assert not result.diagnostics.has_errors, [d.format() for d in result.diagnostics.sorted()]
+    return out
+
+
+@pytest.fixture(scope="session")
+def scratch_site(tmp_path_factory):
+    from scratch import make_scratch_project
+
+    from ketsite.build import build
+
+    root = make_scratch_project(tmp_path_factory.mktemp("scratch-src"))
+    out = tmp_path_factory.mktemp("scratch") / "_site"
+    result = build(root, out)
+    assert not result.diagnostics.has_errors, [d.format() for d in result.diagnostics.sorted()]
+    return out

@@ -95,7 +95,8 @@ def walk(page: Page, home_url: str, ending: str) -> None:
     expect(page.locator("h1")).to_have_text(ISRAEL)
     expect(page.locator("link[rel=stylesheet]").first).to_have_attribute(
         "href", re.compile(r"assets/style\.[0-9a-f]{10}\.css$"))
-    assert page.evaluate("getComputedStyle(document.body).marginTop") == "0px"  # CSS applied
+    # CSS applied (expect retries: the stylesheets may still be loading when the h1 is there)
+    expect(page.locator("body")).to_have_css("margin-top", "0px")
 
 
 def search_fibromyalgia(page: Page, site: Path, ending: str) -> None:

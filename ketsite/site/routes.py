@@ -71,6 +71,7 @@ def _entity_routes(corpus: Corpus) -> list[Route]:
         Route("conditions", "", "conditions/index.html", "", "conditions.html"),
         Route("reviews", "", "reviews/index.html", "", "reviews.html"),
         Route("search", "", "search/index.html", "", "search.html"),
+        Route("legend", "", "evidence-legend/index.html", "", "legend.html"),
         Route("404", "", "404.html", "", "404.html"),
     ]
     for key, paper in corpus.papers.items():

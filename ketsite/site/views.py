@@ -12,6 +12,12 @@ from slugify import slugify
 
 from ketsite.model.corpus import Corpus
 from ketsite.model.entities import DESIGNS, Annotation, Author, Condition, Paper, Review
+from ketsite.site.evidence import (
+    ConditionEvidence,
+    EvidenceMatrix,
+    condition_evidence,
+    evidence_matrix,
+)
 from ketsite.site.routes import Route
 
 
@@ -46,6 +52,7 @@ class ConditionView:
     reviews: tuple[Review, ...]
     papers: tuple[Paper, ...]
     years: tuple[YearGroup, ...]
+    evidence: ConditionEvidence | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,7 @@ class IndexView:
     conditions: tuple[tuple[Condition, int], ...] = ()
     reviews: tuple[tuple[Review, Paper], ...] = ()
     total: int = 0
+    matrix: EvidenceMatrix | None = None  # reviews index: every review × what it cites
 
 
 def by_year(papers: list[Paper] | tuple[Paper, ...]) -> tuple[YearGroup, ...]:
@@ -129,7 +137,8 @@ def condition_view(corpus: Corpus, cid: str) -> ConditionView:
         corpus.reviews[corpus.review_of_paper[k]] for k in keys if k in corpus.review_of_paper
     )
     papers = tuple(corpus.papers[k] for k in keys)
-    return ConditionView(corpus.conditions[cid], reviews, papers, by_year(papers))
+    return ConditionView(corpus.conditions[cid], reviews, papers, by_year(papers),
+                         condition_evidence(corpus, cid))
 
 
 def review_view(corpus: Corpus, rid: str) -> ReviewView:
@@ -183,7 +192,8 @@ def index_view(corpus: Corpus, kind: str) -> IndexView:
     if kind == "conditions":
         return IndexView(conditions=home_view(corpus).conditions, total=len(corpus.conditions))
     if kind == "reviews":
-        return IndexView(reviews=home_view(corpus).reviews, total=len(corpus.reviews))
+        return IndexView(reviews=home_view(corpus).reviews, total=len(corpus.reviews),
+                         matrix=evidence_matrix(corpus, tuple(corpus.reviews)))
     return IndexView()
 
 

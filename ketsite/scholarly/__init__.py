@@ -1,0 +1,1 @@
+"""Scholarly metadata of papers: CSL-JSON items, formatted citations, exports, page metadata."""

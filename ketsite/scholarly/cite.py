@@ -1,0 +1,161 @@
+"""Formatted references (APA 7, Vancouver/NLM) from the official CSL styles, via citeproc-py.
+
+This is the only module importing ``citeproc``. Two things citeproc-py does not do are done here:
+
+* **Escaping.** citeproc-py's HTML formatter escapes the style's own terms but not the item's data,
+  so a title like ``<script>`` would reach the page as markup. We render with a formatter that marks
+  italics and the like with private-use characters instead of tags, escape the whole string once,
+  then turn the marks into tags. Private-use characters are removed from the data first, so data
+  can never produce a tag.
+* **One entry, not a list.** A cite panel shows a single reference, so a numbered style's leading
+  citation number ("1.") is dropped.
+
+citeproc-py also joins the parts of a localized date with the calling element's delimiter (none)
+instead of the locale format's own, turning NLM's "2021 Nov 8" into "2021Nov8";
+:func:`_fix_localized_date_delimiter` applies the CSL rule (the localized format's delimiter).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+from citeproc import (
+    Citation,
+    CitationItem,
+    CitationStylesBibliography,
+    CitationStylesStyle,
+    model,
+)
+from citeproc.source.json import CiteProcJSON
+from markupsafe import Markup
+
+from ketsite.model.entities import Paper
+from ketsite.scholarly.csl import csl_item
+
+CSL_DIR = Path(__file__).resolve().parent.parent / "csl"
+
+
+@dataclass(frozen=True)
+class Style:
+    id: str
+    label: str
+    file: str
+    numbered: bool  # the bibliography starts each entry with its citation number
+
+
+STYLES: dict[str, Style] = {
+    "apa": Style("apa", "APA 7th edition", "apa.csl", numbered=False),
+    "vancouver": Style("vancouver", "Vancouver (NLM)", "nlm-citation-sequence.csl", numbered=True),
+}
+
+
+@dataclass(frozen=True)
+class FormattedReference:
+    style: Style
+    html: Markup  # escaped, with <i>/<b>/<sup>… from the style only
+    text: str  # the same reference as plain text (not escaped)
+
+
+# --- an escaping formatter ------------------------------------------------------------------------
+
+_MARKS = {
+    "Italic": ("\ue000", "\ue001", "i"),
+    "Oblique": ("\ue000", "\ue001", "i"),
+    "Bold": ("\ue002", "\ue003", "b"),
+    "Light": ("", "", ""),
+    "Underline": ("\ue004", "\ue005", "u"),
+    "Superscript": ("\ue006", "\ue007", "sup"),
+    "Subscript": ("\ue008", "\ue009", "sub"),
+    "SmallCaps": ("\ue00a", "\ue00b", "span"),
+}
+_PRIVATE = re.compile("[\ue000-\ue00f]")
+
+
+def _wrapper(name: str, start: str, end: str) -> type:
+    def new(cls: type, text: object) -> str:
+        return str.__new__(cls, f"{start}{text}{end}")
+
+    return type(name, (str,), {"__new__": new})
+
+
+_FORMATTER = types.SimpleNamespace(
+    preformat=lambda text: text,
+    **{name: _wrapper(name, start, end) for name, (start, end, _) in _MARKS.items()},
+)
+
+
+def _to_html(marked: str) -> str:
+    out = html.escape(marked, quote=False)
+    for start, end, tag in _MARKS.values():
+        if not start:
+            continue
+        opening = '<span class="small-caps">' if tag == "span" else f"<{tag}>"
+        out = out.replace(start, opening).replace(end, f"</{tag}>")
+    return out
+
+
+def _clean(value: object) -> object:
+    """Remove private-use characters from every string of a CSL item."""
+    if isinstance(value, str):
+        return _PRIVATE.sub("", value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    return value
+
+
+# --- citeproc-py ----------------------------------------------------------------------------------
+
+def _fix_localized_date_delimiter() -> None:
+    original = model.Date.render_single_date
+    if getattr(original, "_ketsite_fixed", False):
+        return
+
+    def render_single_date(self, date, show_parts=None, context=None):  # type: ignore[no-untyped-def]
+        if (context is not None and context is not self and self.is_locale_date()
+                and context.get("delimiter") is None):
+            parts = self.parts(date, show_parts, context)
+            return self.join(parts) if parts else None
+        return original(self, date, show_parts, context)
+
+    render_single_date._ketsite_fixed = True  # type: ignore[attr-defined]
+    model.Date.render_single_date = render_single_date
+
+
+_fix_localized_date_delimiter()
+
+
+@functools.cache
+def _style(file: str) -> CitationStylesStyle:
+    """Parsing a style takes milliseconds; it is read-only afterwards, so parse it once."""
+    return CitationStylesStyle(str(CSL_DIR / file), locale="en-US", validate=False)
+
+
+def format_item(item: dict[str, object], style: Style) -> FormattedReference:
+    """Format one CSL-JSON item as a single bibliography entry."""
+    item = _clean(item)  # type: ignore[assignment]
+    bibliography = CitationStylesBibliography(
+        _style(style.file), CiteProcJSON([item]), _FORMATTER
+    )
+    bibliography.register(Citation([CitationItem(str(item["id"]))]))
+    marked = str(bibliography.bibliography()[0]).strip()
+    if style.numbered:
+        marked = re.sub(r"^\s*1\.\s*", "", marked)
+    safe = Markup(_to_html(marked))  # noqa: S704 — escaped by _to_html
+    return FormattedReference(style, safe, _PRIVATE.sub("", marked))
+
+
+def format_reference(paper: Paper, style_id: str) -> FormattedReference:
+    return format_item(csl_item(paper), STYLES[style_id])
+
+
+def format_all(paper: Paper) -> tuple[FormattedReference, ...]:
+    """The paper in every style of the cite panel, in panel order."""
+    item = csl_item(paper)
+    return tuple(format_item(item, style) for style in STYLES.values())

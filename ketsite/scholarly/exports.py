@@ -1,0 +1,159 @@
+"""Citation exports: BibTeX, RIS and CSL-JSON for one paper, a page's papers, or the whole library.
+
+Every paper page, condition, author and review page links to three files holding its papers, and
+``data/library.*`` holds them all. BibTeX re-emits the fields exactly as written in ``bib/`` (LaTeX
+kept, source order), so a round trip through ketsite changes nothing. RIS and CSL-JSON are made from
+the decoded paper. Routes are known before rendering (:func:`routes`), and :func:`generate` is a
+pure function of the route and the corpus, so the files are byte-identical between builds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from ketsite.config import SiteConfig
+from ketsite.model.corpus import Corpus
+from ketsite.model.entities import Paper
+from ketsite.scholarly.csl import csl_item, date_parts
+from ketsite.site.routes import Route
+from ketsite.sources.bibtex import format_entry
+
+#: route kind → (file extension, what the link says)
+FORMATS: dict[str, tuple[str, str]] = {
+    "export-bib": ("bib", "BibTeX"),
+    "export-ris": ("ris", "RIS"),
+    "export-csl": ("json", "CSL-JSON"),
+}
+
+#: file extension → media type (the ``type`` of a download link; netlify.toml serves the same)
+MEDIA_TYPES = {
+    "bib": "application/x-bibtex",
+    "ris": "application/x-research-info-systems",
+    "json": "application/vnd.citationstyles.csl+json",
+}
+
+RIS_TYPES = {
+    "article": "JOUR",
+    "incollection": "CHAP",
+    "inbook": "CHAP",
+    "inproceedings": "CPAPER",
+    "book": "BOOK",
+    "report": "RPRT",
+    "techreport": "RPRT",
+    "thesis": "THES",
+    "phdthesis": "THES",
+    "mastersthesis": "THES",
+    "misc": "GEN",
+}
+
+
+# --- one paper in each format --------------------------------------------------------------------
+
+def bibtex_entry(paper: Paper) -> str:
+    return format_entry(paper.entry_type, paper.key, list(paper.bibtex_fields))
+
+
+def _ris_line(tag: str, value: str) -> str:
+    return f"{tag}  - {' '.join(value.split())}"
+
+
+def ris_record(paper: Paper) -> str:
+    """One RIS record (the tags Zotero, EndNote and Mendeley read), ending with ``ER``."""
+    lines = [_ris_line("TY", RIS_TYPES.get(paper.entry_type, "GEN"))]
+    lines += [_ris_line("AU", c.name.inverted) for c in paper.authors]
+    lines += [_ris_line("A2", n.inverted) for n in paper.editors]
+    lines.append(_ris_line("TI", paper.title))
+    if paper.container:
+        lines.append(_ris_line("T2", paper.container))
+    if paper.series:
+        lines.append(_ris_line("T3", paper.series))
+    lines.append(_ris_line("PY", str(paper.year)))
+    if paper.date:
+        parts = date_parts(paper)
+        lines.append(_ris_line("DA", "/".join(f"{p:02d}" if i else str(p)
+                                              for i, p in enumerate(parts)) + "/"))
+    optional = (
+        ("VL", paper.volume),
+        ("IS", paper.number),
+        ("SP", paper.first_page or paper.eid),
+        ("EP", paper.last_page),
+        ("PB", paper.publisher),
+        ("DO", paper.doi),
+        ("AN", paper.pmid),
+        ("DB", "PubMed" if paper.pmid else None),
+        ("UR", paper.url),
+        ("LA", paper.language),
+        ("AB", paper.abstract),
+        ("N1", f"PMCID: {paper.pmcid}" if paper.pmcid else None),
+        ("N1", paper.note),
+        ("ID", paper.key),
+    )
+    lines += [_ris_line(tag, value) for tag, value in optional if value]
+    lines.append("ER  - ")
+    return "\n".join(lines) + "\n"
+
+
+def bibtex_file(papers: Iterable[Paper]) -> str:
+    return "\n".join(bibtex_entry(p) for p in papers)
+
+
+def ris_file(papers: Iterable[Paper]) -> str:
+    return "\n".join(ris_record(p) for p in papers)
+
+
+def csl_json_file(papers: Iterable[Paper]) -> str:
+    return json.dumps([csl_item(p) for p in papers], ensure_ascii=False, indent=2) + "\n"
+
+
+WRITERS = {"export-bib": bibtex_file, "export-ris": ris_file, "export-csl": csl_json_file}
+
+
+# --- collections ----------------------------------------------------------------------------------
+
+def collection(corpus: Corpus, ident: str) -> tuple[str, ...]:
+    """The keys of a collection id: ``library``, ``paper:KEY``, ``condition:ID``, ``author:ID``,
+    ``review:ID`` (the review itself, its references in order, then the articles citing it)."""
+    scope, _, value = ident.partition(":")
+    if scope == "library":
+        keys: Iterable[str] = corpus.papers
+    elif scope == "paper":
+        keys = (value,)
+    elif scope == "condition":
+        keys = corpus.papers_by_condition.get(value, ())
+    elif scope == "author":
+        keys = corpus.papers_by_author.get(value, ())
+    elif scope == "review":
+        review = corpus.reviews[value]
+        keys = (review.paper, *review.references, *review.citing)
+    else:
+        raise KeyError(ident)
+    return tuple(k for k in dict.fromkeys(keys) if k in corpus.papers)
+
+
+def _folders(corpus: Corpus) -> list[tuple[str, str, str]]:
+    """(collection id, output folder + file stem, source file) of every collection."""
+    out = [("library", "data/library", "")]
+    for key, paper in corpus.papers.items():
+        out.append((f"paper:{key}", f"papers/{paper.slug}/{paper.slug}", paper.loc.path))
+    for cid, condition in corpus.conditions.items():
+        out.append((f"condition:{cid}", f"conditions/{cid}/{cid}", condition.loc.path))
+    for aid, author in corpus.authors.items():
+        out.append((f"author:{aid}", f"authors/{aid}/{aid}", author.loc.path))
+    for rid, review in corpus.reviews.items():
+        out.append((f"review:{rid}", f"reviews/{rid}/{rid}", review.loc.path))
+    return out
+
+
+def routes(corpus: Corpus, config: SiteConfig) -> list[Route]:
+    return [
+        Route(kind, ident, f"{stem}.{ext}", source)
+        for ident, stem, source in _folders(corpus)
+        for kind, (ext, _) in FORMATS.items()
+    ]
+
+
+def generate(route: Route, ctx: object) -> bytes:
+    corpus: Corpus = ctx.corpus  # type: ignore[attr-defined]
+    papers = [corpus.papers[k] for k in collection(corpus, route.ident)]
+    return WRITERS[route.kind](papers).encode("utf-8")

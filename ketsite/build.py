@@ -18,6 +18,7 @@ from pathlib import Path
 from ketsite.config import SiteConfig, load_config
 from ketsite.diagnostics import Diagnostics
 from ketsite.generators import GENERATORS, extra_routes, generate
+from ketsite.markdown import check_markdown
 from ketsite.model.corpus import Corpus, build_corpus
 from ketsite.model.parse import parse_sources
 from ketsite.output import write_atomically
@@ -59,6 +60,7 @@ def load_project(root: Path, diags: Diagnostics) -> Project:
     for source in sources.bib:
         entries.extend(parse_bibtex(source, diags))
     parsed = parse_sources(sources, entries, diags)
+    check_markdown(parsed.markdown, diags)
     corpus = build_corpus(parsed, diags)
     return Project(root, sources, config, corpus, tuple(entries))
 

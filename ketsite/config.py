@@ -56,9 +56,10 @@ def load_config(source: SourceFile | None, diags: Diagnostics) -> SiteConfig:
     """Read ``ketsite.yaml``; a project without one gets the defaults."""
     if source is None:
         return SiteConfig()
+    reported = len(diags.items)
     node = parse_yaml(source.rel, source.text, diags)
     if node is None:
-        if not source.text.strip():
+        if len(diags.items) == reported:  # no YAML error: nothing but blank lines and comments
             diags.error(SourceLocation(source.rel), "ketsite.yaml is empty")
         return SiteConfig()
     values = read_fields(node, FIELDS, "ketsite.yaml", diags)

@@ -74,6 +74,24 @@ def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     )
 
 
+def _one_per_id(paths: list[Path], root: Path, diags: Diagnostics) -> list[Path]:
+    """The file name is the id: ``x.yaml`` beside ``x.yml`` (or ``X.yaml``, which is the same file
+    on macOS) would be two sources for one page, and one of them would silently lose."""
+    first: dict[str, Path] = {}
+    kept = []
+    for p in paths:
+        other = first.setdefault(p.stem.lower(), p)
+        if other is p:
+            kept.append(p)
+            continue
+        diags.error(
+            SourceLocation(relative_path(p, root)),
+            f"'{p.name}' and '{other.name}' both define '{p.stem.lower()}' "
+            "(the file name is the id, compared ignoring case and extension); keep one",
+        )
+    return kept
+
+
 def discover(root: Path, diags: Diagnostics) -> SourceSet:
     """Read every source file under ``root``. Files of unknown kind in content folders are errors."""
 
@@ -85,7 +103,7 @@ def discover(root: Path, diags: Diagnostics) -> SourceSet:
     groups: dict[str, tuple[SourceFile, ...]] = {}
     for kind in CONTENT_KINDS:
         folder = content / kind
-        groups[kind] = read_all(_files(folder, (".yaml", ".yml")))
+        groups[kind] = read_all(_one_per_id(_files(folder, (".yaml", ".yml")), root, diags))
         if folder.is_dir():
             for p in sorted(folder.iterdir()):
                 if p.suffix.lower() not in (".yaml", ".yml") and not p.name.startswith("."):

@@ -37,13 +37,13 @@ def _project_dir(value: str) -> Path:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from ketsite.build import load_project, plan
+    from ketsite.build import load_project, render_checked
     from ketsite.site.routes import LinkStyle
 
     diags = Diagnostics()
     project = load_project(args.src, diags)
-    if not diags.has_errors:
-        plan(project, LinkStyle.PRETTY, diags)
+    if not diags.has_errors:  # everything build does, in memory: a green check means it builds
+        render_checked(project, LinkStyle.PRETTY, diags)
     _print_diagnostics(diags)
     if diags.has_errors:
         return EXIT_CONTENT
@@ -61,7 +61,12 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     out = args.out if args.out is not None else args.src / "_site"
     print(f"building {args.src.resolve()} → {out}", file=sys.stderr)
-    result = build(args.src, out, LinkStyle(args.links))
+    try:
+        result = build(args.src, out, LinkStyle(args.links))
+    except OSError as exc:  # disk full, no permission: the previous output is still there
+        print(f"ketsite: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        print("build failed; the output folder was not changed", file=sys.stderr)
+        return EXIT_USAGE
     _print_diagnostics(result.diagnostics)
     if result.diagnostics.has_errors:
         print("build failed; the output folder was not changed", file=sys.stderr)

@@ -8,6 +8,7 @@ rendered in any order, in parallel, or one at a time for an incremental rebuild.
 from __future__ import annotations
 
 import posixpath
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,11 @@ class SiteContext:
 
 class RenderError(Exception):
     """A template failed; the message names the template, line and route."""
+
+    def __init__(self, message: str, template: str = "", line: int = 1) -> None:
+        super().__init__(message)
+        self.template = template  #: the template file as Jinja knows it (may be absolute)
+        self.line = line
 
 
 class PageHelpers:
@@ -146,7 +152,13 @@ class Renderer:
         except TemplateError as exc:
             where = f"{getattr(exc, 'filename', None) or route.template}"
             line = getattr(exc, "lineno", None)
+            if line is None:  # a runtime error: Jinja maps its traceback to template lines
+                frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                          if not f.filename.endswith(".py") and f.filename != "<template>"]
+                if frames:
+                    where, line = frames[-1].filename, frames[-1].lineno
             raise RenderError(
-                f"{where}:{line or 1}: template error while rendering {route.path}: {exc}"
+                f"{where}:{line or 1}: template error while rendering {route.path}: {exc}",
+                where, line or 1,
             ) from exc
         return html.encode("utf-8")

@@ -36,9 +36,10 @@ class SiteConfig:
         return self.url.rstrip("/") + "/" + url_path.lstrip("/")
 
     def edit_url(self, source_path: str) -> str | None:
+        """GitHub's editor for a file (it offers a fork to anyone without write access)."""
         if not self.repository or source_path in ("", "bib"):
             return None
-        return f"{self.repository.rstrip('/')}/blob/{self.branch}/{source_path}"
+        return f"{self.repository.rstrip('/')}/edit/{self.branch}/{source_path}"
 
 
 FIELDS = (

@@ -22,6 +22,7 @@ from ketsite.model.corpus import Corpus
 from ketsite.model.entities import DESIGNS, DIRECTIONS, Paper
 from ketsite.model.parse import LICENCES
 from ketsite.scholarly import cite, exports, metadata
+from ketsite.site.edit import edit_link, report_link
 from ketsite.site.routes import LinkStyle, Route, RouteTable, relative_href
 from ketsite.site.views import view_for
 
@@ -88,7 +89,12 @@ class PageHelpers:
         return self.ctx.config.absolute(self.route.url_path)
 
     def edit_url(self) -> str | None:
-        return self.ctx.config.edit_url(self.route.source)
+        templates = self.ctx.extra.get("project_templates", frozenset())
+        assert isinstance(templates, frozenset)
+        return edit_link(self.route, self.ctx.config, self.ctx.corpus, templates)
+
+    def report_url(self, title: str) -> str | None:
+        return report_link(self.route, self.ctx.config, title)
 
     def md(self, text: str | None) -> RenderedMarkdown:
         corpus = self.ctx.corpus

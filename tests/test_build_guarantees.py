@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from sitetools import REPO
 
 from ketsite.cli import main
-from sitetools import REPO
 
 SOURCES = ("bib", "content", "templates", "ketsite.yaml")
 

@@ -17,11 +17,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from sitetools import REPO
 
 from ketsite.build import load_project
 from ketsite.cli import main
 from ketsite.diagnostics import Diagnostics
-from sitetools import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "invalid"
 CASES = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())

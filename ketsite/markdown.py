@@ -110,11 +110,15 @@ def _make_inspector() -> MarkdownIt:
 _INSPECTOR = _make_inspector()
 
 
-def _tokens(text: str) -> list[object]:
-    out = []
+def _tokens(text: str) -> list[tuple[object, int]]:
+    """Every token, with the 0-based line of the value its block starts on."""
+    out: list[tuple[object, int]] = []
     for token in _INSPECTOR.parse(text):
-        out.append(token)
-        out.extend(token.children or ())
+        line = token.map[0] if token.map else 0
+        out.append((token, line))
+        for child in token.children or ():
+            out.append((child, line))
+            line += child.type in ("softbreak", "hardbreak")
     return out
 
 
@@ -123,14 +127,16 @@ def check_markdown(texts: list[MarkdownText], diags: Diagnostics) -> None:
     get plain text); raw HTML, which is shown as text, is a warning."""
     for text in texts:
         warned_html = False
-        for token in _tokens(text.text):
+        lines = text.text.split("\n")
+        for token, line in _tokens(text.text):
             kind = getattr(token, "type", "")
             if kind in ("link_open", "image"):
                 url = str(token.attrGet("href") or token.attrGet("src") or "")  # type: ignore[attr-defined]
                 if not _validate_link(url):
                     scheme = url.split(":", 1)[0] + ":"
+                    written = next((f for f in (url, scheme) if f in text.text), "")
                     diags.error(
-                        _where(text, url if url in text.text else scheme),
+                        _where(text, written or lines[min(line, len(lines) - 1)].strip()),
                         f"link to '{url[:60]}' in '{text.field}' is not allowed: links may only be "
                         "http:, https:, mailto: or relative",
                     )

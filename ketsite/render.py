@@ -12,7 +12,15 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import (
+    BytecodeCache,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+)
+from jinja2.bccache import Bucket
 from markupsafe import Markup
 
 from ketsite import charts
@@ -122,6 +130,26 @@ def _pages(paper: Paper) -> str:
     return paper.pages or ""
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Compiled templates kept in memory, keyed by file and checked against the source's hash
+    by Jinja: a second build in one process (tests, ``serve``) skips Jinja's compiler, which
+    costs more than rendering a small site. A cache, like ``lru_cache``: never a result."""
+
+    def __init__(self) -> None:
+        self._store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        data = self._store.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _CompiledTemplates()
+
+
 class Renderer:
     def __init__(self, template_dirs: list[Path], ctx: SiteContext) -> None:
         self.ctx = ctx
@@ -132,6 +160,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            bytecode_cache=_COMPILED,
         )
         self.env.globals.update(
             site=ctx.config, corpus=ctx.corpus, DESIGNS=DESIGNS, DIRECTIONS=DIRECTIONS,

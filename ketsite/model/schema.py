@@ -19,6 +19,8 @@ from ketsite.sources.yamlio import YList, YMap, YNode, YScalar
 ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,99}$")
 MAX_TEXT = 50_000
+#: Control characters (but tab and newlines) and lone surrogates: nothing a page can show.
+_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,11 @@ def _scalar_text(node: YNode, what: str, diags: Diagnostics, quote_hint: bool = 
             f"{what}: YAML reads {node.text!r} as {seen_as}, not text; "
             f"write it in quotes: \"{node.text}\"",
         )
+        return None
+    bad = _UNWRITABLE.search(node.text)
+    if bad is not None:  # only reachable through an escape such as "\u0000" or "\ud800"
+        diags.error(node.loc, f"{what} contains the character U+{ord(bad.group()):04X}, which "
+                    "cannot appear on a page; remove its escape")
         return None
     if len(node.text) > MAX_TEXT:
         diags.error(node.loc, f"{what} is {len(node.text)} characters; the limit is {MAX_TEXT}")

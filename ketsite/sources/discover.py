@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ketsite.diagnostics import Diagnostics, SourceLocation, relative_path
+from ketsite.diagnostics import Diagnostics, SourceLocation, location_of_offset, relative_path
+
+#: Characters no source needs and no page should carry: C0/C1 controls except tab and newlines.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 #: Source files larger than this are refused: nothing a person writes by hand is this big.
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
@@ -55,14 +59,26 @@ def read_source(path: Path, root: Path, diags: Diagnostics) -> SourceFile | None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        # Reported once, at its line and column; the rest of the file is still read (with U+FFFD
+        # for the bad bytes) so its other entries and problems are not hidden behind this one.
         good = data[: exc.start].decode("utf-8")
-        line = good.count("\n") + 1
-        col = len(good) - (good.rfind("\n") + 1) + 1
+        text = data.decode("utf-8", errors="replace")
+        more = text.count("\ufffd") - good.count("\ufffd") - 1
         diags.error(
-            SourceLocation(rel, line, col),
-            f"invalid UTF-8 byte 0x{data[exc.start]:02x}; save the file as UTF-8",
+            location_of_offset(rel, good, len(good)),
+            f"invalid UTF-8 byte 0x{data[exc.start]:02x}"
+            + (f" (and {more} more)" if more > 0 else "")
+            + "; save the file as UTF-8",
         )
-        return None
+    controls = _CONTROL.findall(text)
+    if controls:
+        first = _CONTROL.search(text)
+        assert first is not None
+        more = f" (and {len(controls) - 1} more)" if len(controls) > 1 else ""
+        diags.error(location_of_offset(rel, text, first.start()),
+                    f"control character U+{ord(first.group()):04X}{more} in the file; delete it "
+                    "(it is invisible in most editors)")
+        text = _CONTROL.sub("\ufffd", text)
     return SourceFile(rel, path, text.replace("\r\n", "\n"))
 
 

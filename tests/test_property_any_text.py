@@ -1,0 +1,137 @@
+"""Property: whatever text a contributor puts in any field, ``ketsite check`` and ``ketsite build``
+answer with diagnostics or a site — never a traceback — and the site shows the text escaped."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ketsite.cli import main
+
+#: Characters that break parsers and templates, mixed into otherwise arbitrary Unicode.
+NASTY = list('<>&"\'`{}[]()%#\\@,=$~^_:;!|*-/\n\t\r ') + [
+    "{{", "}}", "{%", "%}", "<script>", "</p>", "javascript:", "\x00", "\x07", "\x1b", "\x85",
+    "\u2028", "\ufeff", "é", "Ł", "😀", "\u200b", "---", "&amp;", "[@", "](", "\\'", "---\n",
+]
+TEXT = st.lists(st.sampled_from(NASTY) | st.characters(exclude_categories=("Cs",)),
+                max_size=30).map("".join)
+
+BIB = """@article{{okpaper2020,
+  author  = {{{author}}},
+  title   = {{{title}}},
+  journal = {{{journal}}},
+  year    = {{2020}},
+}}
+"""
+PLAIN = {"author": "Doe, Jane", "title": "A valid title", "journal": "Journal of Examples"}
+YAML_FIELDS = ("population", "dose", "basis", "finding", "status_note", "outcomes")
+SETTINGS = settings(max_examples=40, deadline=None, derandomize=False,
+                    suppress_health_check=[HealthCheck.too_slow])
+FOREIGN = {"img", "svg", "iframe", "style", "marquee", "object", "embed", "b", "i", "script"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fixed_source_date():
+    """No ``git log`` per build: the date is not what this test is about."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", "1700000000")
+        yield
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue() + err.getvalue()
+
+
+class Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, attrs))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def check_and_build(root: Path) -> Path | None:
+    """Run check and build as a contributor would; the paper page if the sources were valid."""
+    code, output = run("check", "--src", str(root))
+    assert code in (0, 1), output
+    assert "Traceback" not in output and "internal error" not in output
+    for line in output.splitlines():
+        if ": error: " in line:  # every problem is located: path:line:col, 1-based
+            assert re.match(r"^[^:]+:[1-9]\d*:[1-9]\d*: error: ", line), line
+    built, output = run("build", "--src", str(root), "--out", str(root / "_site"))
+    assert built == code, output  # build runs the same checks
+    assert "Traceback" not in output and "internal error" not in output
+    if code:
+        assert not (root / "_site").exists()
+        return None
+    return root / "_site" / "papers" / "okpaper2020" / "index.html"
+
+
+def assert_inert(page: Path) -> str:
+    parser = Page()
+    parser.feed(page.read_text(encoding="utf-8"))
+    for tag, attrs in parser.tags:
+        assert tag not in FOREIGN, tag
+        assert not [name for name, _ in attrs if name.startswith("on")], (tag, attrs)
+        for name, value in attrs:
+            if name in ("href", "src"):
+                assert not "".join((value or "").split()).lower().startswith(
+                    ("javascript:", "data:", "vbscript:")), (tag, attrs)
+    return " ".join(" ".join(parser.text).split())
+
+
+@SETTINGS
+@given(field=st.sampled_from(sorted(PLAIN)), text=TEXT)
+def test_any_text_in_a_bibtex_field(field, text):
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "bib").mkdir()
+        (root / "bib" / "a.bib").write_text(BIB.format(**{**PLAIN, field: text}), encoding="utf-8")
+        page = check_and_build(root)
+        if page is not None:
+            assert_inert(page)
+
+
+@SETTINGS
+@given(field=st.sampled_from(YAML_FIELDS), text=TEXT, style=st.sampled_from(("json", "plain",
+                                                                             "block")))
+def test_any_text_in_a_yaml_field(field, text, style):
+    if style == "json":  # a double-quoted YAML string holding exactly ``text``
+        value = json.dumps(text)
+    elif style == "plain":  # written as is: often not even valid YAML
+        value = text
+    else:  # a literal block
+        value = "|\n" + "".join(f"  {line}\n" for line in text.split("\n"))
+    if field == "outcomes":
+        value = f"[{value}]" if style != "block" else "\n  - " + value.replace("\n", "\n  ")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "bib").mkdir()
+        (root / "bib" / "a.bib").write_text(BIB.format(**PLAIN), encoding="utf-8")
+        (root / "content" / "papers").mkdir(parents=True)
+        (root / "content" / "papers" / "okpaper2020.yaml").write_text(
+            f"design: meta-analysis\nstatus: corrected\n{field}: {value}\n", encoding="utf-8")
+        page = check_and_build(root)
+        if page is None:
+            return
+        shown = assert_inert(page)
+        if style == "json" and field in ("population", "dose", "basis", "outcomes"):
+            # plain-text fields show exactly what was written, as text
+            assert " ".join(text.split()) in shown

@@ -54,7 +54,11 @@ class BuildResult:
 
 
 def load_project(root: Path, diags: Diagnostics) -> Project:
-    sources = discover(root, diags)
+    return load_sources(root, discover(root, diags), diags)
+
+
+def load_sources(root: Path, sources: SourceSet, diags: Diagnostics) -> Project:
+    """Everything after reading the files; ``ketsite new`` passes sources with a file added."""
     config = load_config(sources.config, diags)
     entries: list[RawEntry] = []
     for source in sources.bib:

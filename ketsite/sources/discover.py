@@ -54,6 +54,11 @@ def read_source(path: Path, root: Path, diags: Diagnostics) -> SourceFile | None
     except OSError as exc:
         diags.error(SourceLocation(rel), f"cannot read file: {exc.strerror or exc}")
         return None
+    return decode_source(rel, path, data, diags)
+
+
+def decode_source(rel: str, path: Path, data: bytes, diags: Diagnostics) -> SourceFile:
+    """Bytes to text, each problem at its line and column (also for text read from stdin)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:

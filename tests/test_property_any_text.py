@@ -33,7 +33,11 @@ BIB = """@article{{okpaper2020,
 }}
 """
 PLAIN = {"author": "Doe, Jane", "title": "A valid title", "journal": "Journal of Examples"}
-YAML_FIELDS = ("population", "dose", "basis", "finding", "status_note", "outcomes")
+YAML_FIELDS = {("papers", "population"), ("papers", "dose"), ("papers", "basis"),
+               ("papers", "finding"), ("papers", "status_note"), ("papers", "outcomes"),
+               ("conditions", "name"), ("conditions", "synonyms"), ("conditions", "description"),
+               ("reviews", "summary"), ("reviews", "conclusion"), ("authors", "affiliation"),
+               ("config", "title"), ("config", "description")}
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=False,
                     suppress_health_check=[HealthCheck.too_slow])
 FOREIGN = {"img", "svg", "iframe", "style", "marquee", "object", "embed", "b", "i", "script"}
@@ -109,29 +113,49 @@ def test_any_text_in_a_bibtex_field(field, text):
             assert_inert(page)
 
 
+#: (file, base keys) of each kind of YAML source; the fuzzed key is added or replaces one.
+YAML_FILES = {
+    "papers": ("content/papers/okpaper2020.yaml", {"design": "meta-analysis",
+                                                   "status": "corrected"}),
+    "conditions": ("content/conditions/cond.yaml", {"name": "Cond", "description": "D",
+                                                    "papers": "[okpaper2020]"}),
+    "reviews": ("content/reviews/rev.yaml", {"paper": "okpaper2020", "licence": "CC-BY-4.0",
+                                             "references": "[okpaper2020]"}),
+    "authors": ("content/authors/doe-jane.yaml", {"name": '"Doe, Jane"'}),
+    "config": ("ketsite.yaml", {"title": "T", "description": "D", "url": "https://example.org"}),
+}
+#: Fields shown as plain text: the page must show exactly what was written.
+PLAIN_TEXT = {("papers", "population"), ("papers", "dose"), ("papers", "basis"),
+              ("papers", "outcomes"), ("conditions", "name"), ("conditions", "synonyms"),
+              ("authors", "affiliation"), ("config", "title")}
+LISTS = {"outcomes", "synonyms"}
+
+
 @SETTINGS
-@given(field=st.sampled_from(YAML_FIELDS), text=TEXT, style=st.sampled_from(("json", "plain",
-                                                                             "block")))
-def test_any_text_in_a_yaml_field(field, text, style):
+@given(target=st.sampled_from(sorted(YAML_FIELDS)), text=TEXT,
+       style=st.sampled_from(("json", "plain", "block")))
+def test_any_text_in_a_yaml_field(target, text, style):
+    kind, field = target
     if style == "json":  # a double-quoted YAML string holding exactly ``text``
         value = json.dumps(text)
     elif style == "plain":  # written as is: often not even valid YAML
         value = text
     else:  # a literal block
-        value = "|\n" + "".join(f"  {line}\n" for line in text.split("\n"))
-    if field == "outcomes":
+        value = "|\n" + "".join(f"  {line}\n" for line in text.split("\n")).rstrip("\n")
+    if field in LISTS:
         value = f"[{value}]" if style != "block" else "\n  - " + value.replace("\n", "\n  ")
+    path, base = YAML_FILES[kind]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "bib").mkdir()
         (root / "bib" / "a.bib").write_text(BIB.format(**PLAIN), encoding="utf-8")
-        (root / "content" / "papers").mkdir(parents=True)
-        (root / "content" / "papers" / "okpaper2020.yaml").write_text(
-            f"design: meta-analysis\nstatus: corrected\n{field}: {value}\n", encoding="utf-8")
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        lines = {**base, field: value}
+        (root / path).write_text("".join(f"{k}: {v}\n" for k, v in lines.items()),
+                                 encoding="utf-8")
         page = check_and_build(root)
         if page is None:
             return
-        shown = assert_inert(page)
-        if style == "json" and field in ("population", "dose", "basis", "outcomes"):
-            # plain-text fields show exactly what was written, as text
+        shown = " ".join(assert_inert(p) for p in sorted((root / "_site").rglob("*.html")))
+        if style == "json" and target in PLAIN_TEXT:
             assert " ".join(text.split()) in shown

@@ -176,6 +176,7 @@ def build(root: Path, out: Path, style: LinkStyle = LinkStyle.PRETTY) -> BuildRe
     project = load_project(root, diags)
     result.timings["load"] = time.perf_counter() - start
     if diags.has_errors:
+        plan(project, style, diags)  # output-path collisions too, so one run reports everything
         return result
     t = time.perf_counter()
     files = render_checked(project, style, diags)

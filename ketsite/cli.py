@@ -37,12 +37,14 @@ def _project_dir(value: str) -> Path:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from ketsite.build import load_project, render_checked
+    from ketsite.build import load_project, plan, render_checked
     from ketsite.site.routes import LinkStyle
 
     diags = Diagnostics()
     project = load_project(args.src, diags)
-    if not diags.has_errors:  # everything build does, in memory: a green check means it builds
+    if diags.has_errors:  # still report output-path collisions among what is valid
+        plan(project, LinkStyle.PRETTY, diags)
+    else:  # everything build does, in memory: a green check means it builds
         render_checked(project, LinkStyle.PRETTY, diags)
     _print_diagnostics(diags)
     if diags.has_errors:

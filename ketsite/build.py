@@ -92,14 +92,6 @@ def source_date(root: Path) -> str:
     return datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%d")
 
 
-def project_templates(root: Path) -> frozenset[str]:
-    """Templates the project itself has (and so can be edited in its repository)."""
-    folder = root / "templates"
-    if not folder.is_dir():
-        return frozenset()
-    return frozenset(p.relative_to(folder).as_posix() for p in folder.rglob("*.html"))
-
-
 def asset_files(dirs: list[Path]) -> dict[str, bytes]:
     """Static assets by logical name (``style.css``): the first template folder that has one wins."""
     assets: dict[str, bytes] = {}
@@ -137,7 +129,6 @@ def plan(project: Project, style: LinkStyle, diags: Diagnostics,
     ctx = SiteContext(
         config=project.config, corpus=project.corpus, routes=routes, style=style,
         assets=asset_paths, build_date=source_date(project.root), live_reload=live_reload,
-        extra={"project_templates": project_templates(project.root)},
     )
     return ctx, files, dirs
 

@@ -97,9 +97,7 @@ class PageHelpers:
         return self.ctx.config.absolute(self.route.url_path)
 
     def edit_url(self) -> str | None:
-        templates = self.ctx.extra.get("project_templates", frozenset())
-        assert isinstance(templates, frozenset)
-        return edit_link(self.route, self.ctx.config, self.ctx.corpus, templates)
+        return edit_link(self.route, self.ctx.config, self.ctx.corpus)
 
     def report_url(self, title: str) -> str | None:
         return report_link(self.route, self.ctx.config, title)

@@ -122,3 +122,18 @@ def scratch_copy(root: Path) -> Path:
         shutil.copy2(REPO / name, root / name)
     (root / "node_modules").symlink_to(REPO / "node_modules", target_is_directory=True)
     return root
+
+
+#: Elements CommonMark writes for Markdown syntax (raw HTML is off), plus ketsite's citation span.
+MARKDOWN_TAGS = frozenset({"p", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li",
+                           "h1", "h2", "h3", "h4", "h5", "h6", "hr", "br", "a", "img", "span"})
+
+
+def template_tags() -> frozenset[str]:
+    """Every element name the templates can write. With :data:`MARKDOWN_TAGS`, every element a
+    page may hold: any other was parsed out of content (content-safety and property tests)."""
+    import re
+
+    files = sorted((REPO / "templates").rglob("*.html"))
+    text = "".join(p.read_text(encoding="utf-8") for p in files)
+    return frozenset(t.lower() for t in re.findall(r"<([A-Za-z][A-Za-z0-9-]*)", text))

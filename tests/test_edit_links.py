@@ -14,7 +14,12 @@ from sitetools import REPO
 from ketsite.build import build
 
 REPOSITORY = "https://github.com/ketsite/ketsite"
-TEMPLATE_OF = {"index.html": "home.html", "404.html": "404.html"}
+INDEX_PAGES = {  # an index page: the folder of the sources it lists
+    "papers/index.html": ("tree", "bib"),
+    "conditions/index.html": ("tree", "content/conditions"),
+    "reviews/index.html": ("tree", "content/reviews"),
+    "authors/index.html": ("new", "content/authors/"),
+}
 
 
 class Anchors(HTMLParser):
@@ -61,7 +66,7 @@ def bib_file_of_slug() -> dict[str, str]:
 
 
 def expected_source(rel: str, bibs: dict[str, str]) -> tuple[str, str]:
-    """("edit" | "new", repository path) the page at ``rel`` must link to."""
+    """(edit | new | tree, repository path) the page at ``rel`` must link to."""
     parts = rel.split("/")
     if len(parts) == 3 and parts[2] == "index.html":
         kind, ident = parts[0], parts[1]
@@ -72,9 +77,9 @@ def expected_source(rel: str, bibs: dict[str, str]) -> tuple[str, str]:
         if kind == "authors" and not (REPO / source).is_file():
             return "new", source
         return "edit", source
-    if rel in TEMPLATE_OF:
-        return "edit", f"templates/{TEMPLATE_OF[rel]}"
-    return "edit", f"templates/{parts[0]}.html"  # papers/index.html → templates/papers.html
+    if rel in INDEX_PAGES:
+        return INDEX_PAGES[rel]
+    return "edit", "ketsite.yaml"  # home, search, 404: the site's own text
 
 
 def test_every_page_links_to_its_own_source_file(site):
@@ -92,6 +97,11 @@ def test_every_page_links_to_its_own_source_file(site):
         if mode == "edit":
             assert edits[0] == f"{REPOSITORY}/edit/main/{source}", rel
             assert (REPO / source).is_file(), rel  # the link works: the file is in the repository
+        elif mode == "tree":
+            assert edits[0] == f"{REPOSITORY}/tree/main/{source}", rel
+            assert (REPO / source).is_dir() and any((REPO / source).iterdir()), rel
+        elif source.endswith("/"):
+            assert edits[0] == f"{REPOSITORY}/new/main/{source.rstrip('/')}", rel
         else:
             folder, name = source.rsplit("/", 1)
             assert f"{url.scheme}://{url.netloc}{url.path}" == f"{REPOSITORY}/new/main/{folder}"
@@ -102,7 +112,7 @@ def test_every_page_links_to_its_own_source_file(site):
     # every kind of page was seen, including papers with and without an annotation file
     assert {k for k, _ in kinds} >= {"papers", "authors", "conditions", "reviews", "search",
                                      "index.html", "404.html"}
-    assert ("authors", "new") in kinds
+    assert {("authors", "new"), ("papers", "tree"), ("papers", "edit")} <= kinds
 
 
 def test_paper_without_annotation_links_to_its_bib_file(site):

@@ -9,6 +9,8 @@ one run (loading and validating the sources, rendering every page in memory).
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -25,13 +27,19 @@ def main() -> int:
     cmd = [sys.executable, "-m", "ketsite.cli", "check", "--src", str(args.src)]
     subprocess.run(cmd, capture_output=True, check=False)  # warm the OS file cache
     times = []
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     for _ in range(args.runs):
         start = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         times.append(time.perf_counter() - start)
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime)
     print(proc.stdout.strip() or proc.stderr.strip().splitlines()[-1])
-    print(f"ketsite check, {args.runs} runs: min {min(times):.3f} s, "
-          f"median {statistics.median(times):.3f} s, max {max(times):.3f} s")
+    print(f"ketsite check, {args.runs} runs: wall min {min(times):.3f} s, "
+          f"median {statistics.median(times):.3f} s, max {max(times):.3f} s; "
+          f"CPU (user+sys) {cpu / args.runs:.3f} s per run")
+    print(f"machine load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} CPUs (wall times grow with it, CPU time much less)")
 
     start = time.perf_counter()
     from ketsite.build import load_project, render_checked

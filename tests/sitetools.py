@@ -124,16 +124,24 @@ def scratch_copy(root: Path) -> Path:
     return root
 
 
-#: Elements CommonMark writes for Markdown syntax (raw HTML is off), plus ketsite's citation span.
-MARKDOWN_TAGS = frozenset({"p", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li",
-                           "h1", "h2", "h3", "h4", "h5", "h6", "hr", "br", "a", "img", "span"})
+#: Elements written to format content: CommonMark's for Markdown syntax (raw HTML is off),
+#: ketsite's citation span, citeproc's in formatted references.
+FORMATTED_TAGS = frozenset({"p", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li",
+                            "h1", "h2", "h3", "h4", "h5", "h6", "hr", "br", "a", "img", "span",
+                            "i", "b", "sup", "sub"})
 
 
-def template_tags() -> frozenset[str]:
-    """Every element name the templates can write. With :data:`MARKDOWN_TAGS`, every element a
-    page may hold: any other was parsed out of content (content-safety and property tests)."""
-    import re
+def script_is_inert(attrs: dict[str, str], content: str) -> bool:
+    """A script element may be one of the site's own files, or a JSON-LD data block that is
+    whole, valid JSON (content that closed it early would leave broken JSON behind)."""
+    import json
 
-    files = sorted((REPO / "templates").rglob("*.html"))
-    text = "".join(p.read_text(encoding="utf-8") for p in files)
-    return frozenset(t.lower() for t in re.findall(r"<([A-Za-z][A-Za-z0-9-]*)", text))
+    if attrs.get("src"):
+        return not content.strip()
+    if attrs.get("type") != "application/ld+json":
+        return False
+    try:
+        json.loads(content)
+    except ValueError:
+        return False
+    return True

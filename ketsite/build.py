@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ketsite.config import SiteConfig, load_config
-from ketsite.diagnostics import Diagnostics
+from ketsite.diagnostics import Diagnostics, SourceLocation, relative_path
 from ketsite.generators import GENERATORS, extra_routes, generate
+from ketsite.markdown import check_markdown
 from ketsite.model.corpus import Corpus, build_corpus
 from ketsite.model.parse import parse_sources
 from ketsite.output import write_atomically
-from ketsite.render import Renderer, SiteContext
+from ketsite.render import Renderer, RenderError, SiteContext
 from ketsite.site.routes import LinkStyle, Route, RouteTable, build_routes
 from ketsite.sources.bibtex import RawEntry, parse_bibtex
 from ketsite.sources.discover import SourceSet, discover
@@ -53,12 +54,17 @@ class BuildResult:
 
 
 def load_project(root: Path, diags: Diagnostics) -> Project:
-    sources = discover(root, diags)
+    return load_sources(root, discover(root, diags), diags)
+
+
+def load_sources(root: Path, sources: SourceSet, diags: Diagnostics) -> Project:
+    """Everything after reading the files; ``ketsite new`` passes sources with a file added."""
     config = load_config(sources.config, diags)
     entries: list[RawEntry] = []
     for source in sources.bib:
         entries.extend(parse_bibtex(source, diags))
     parsed = parse_sources(sources, entries, diags)
+    check_markdown(parsed.markdown, diags)
     corpus = build_corpus(parsed, diags)
     return Project(root, sources, config, corpus, tuple(entries))
 
@@ -142,6 +148,17 @@ def render_site(project: Project, style: LinkStyle, diags: Diagnostics,
     return files
 
 
+def render_checked(project: Project, style: LinkStyle, diags: Diagnostics) -> dict[str, bytes]:
+    """:func:`render_site`, with a failing template reported as a located error (a project's own
+    template is a source like any other), so ``check`` catches everything ``build`` would."""
+    try:
+        return render_site(project, style, diags)
+    except RenderError as exc:
+        path = relative_path(Path(exc.template), project.root) if exc.template else "templates"
+        diags.error(SourceLocation(path, exc.line), str(exc).split(": ", 1)[-1])
+        return {}
+
+
 def build(root: Path, out: Path, style: LinkStyle = LinkStyle.PRETTY) -> BuildResult:
     """Load, check, render and write the site. On any error nothing is written."""
     start = time.perf_counter()
@@ -150,9 +167,10 @@ def build(root: Path, out: Path, style: LinkStyle = LinkStyle.PRETTY) -> BuildRe
     project = load_project(root, diags)
     result.timings["load"] = time.perf_counter() - start
     if diags.has_errors:
+        plan(project, style, diags)  # output-path collisions too, so one run reports everything
         return result
     t = time.perf_counter()
-    files = render_site(project, style, diags)
+    files = render_checked(project, style, diags)
     result.timings["render"] = time.perf_counter() - t
     if diags.has_errors:
         return result

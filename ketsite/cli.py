@@ -37,13 +37,15 @@ def _project_dir(value: str) -> Path:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from ketsite.build import load_project, plan
+    from ketsite.build import load_project, plan, render_checked
     from ketsite.site.routes import LinkStyle
 
     diags = Diagnostics()
     project = load_project(args.src, diags)
-    if not diags.has_errors:
+    if diags.has_errors:  # still report output-path collisions among what is valid
         plan(project, LinkStyle.PRETTY, diags)
+    else:  # everything build does, in memory: a green check means it builds
+        render_checked(project, LinkStyle.PRETTY, diags)
     _print_diagnostics(diags)
     if diags.has_errors:
         return EXIT_CONTENT
@@ -61,7 +63,12 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     out = args.out if args.out is not None else args.src / "_site"
     print(f"building {args.src.resolve()} → {out}", file=sys.stderr)
-    result = build(args.src, out, LinkStyle(args.links))
+    try:
+        result = build(args.src, out, LinkStyle(args.links))
+    except OSError as exc:  # disk full, no permission: the previous output is still there
+        print(f"ketsite: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        print("build failed; the output folder was not changed", file=sys.stderr)
+        return EXIT_USAGE
     _print_diagnostics(result.diagnostics)
     if result.diagnostics.has_errors:
         print("build failed; the output folder was not changed", file=sys.stderr)
@@ -103,6 +110,40 @@ def _port(value: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"port out of range: {value}")
     return port
+
+
+def cmd_new_paper(args: argparse.Namespace) -> int:
+    from ketsite.contribute import UsageError, new_paper
+
+    if args.file in (None, "-"):
+        if sys.stdin.isatty():
+            print("paste one BibTeX entry, then press Ctrl-D", file=sys.stderr)
+        data, name = sys.stdin.buffer.read(), "<stdin>"
+    else:
+        path = Path(args.file)
+        if not path.is_file():
+            print(f"ketsite new paper: no such file: {args.file}", file=sys.stderr)
+            return EXIT_USAGE
+        if path.resolve().parent == (args.src / "bib").resolve():
+            print(f"ketsite new paper: {args.file} is already in bib/; run ketsite check",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        data, name = path.read_bytes(), args.file
+    diags = Diagnostics()
+    try:
+        added = new_paper(args.src, data, name, args.bib, diags, annotate=not args.no_annotation)
+    except UsageError as exc:
+        print(f"ketsite new paper: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _print_diagnostics(diags)
+    if added is None:
+        print("nothing was added", file=sys.stderr)
+        return EXIT_CONTENT
+    print(f"added '{added.key}' to {added.bib} at line {added.line}")
+    if added.annotation:
+        print(f"created {added.annotation}: fill in what the paper supports, then run "
+              "ketsite check")
+    return EXIT_OK
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -147,6 +188,23 @@ def make_parser() -> argparse.ArgumentParser:
                    help="address to listen on (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=_port, default=8000, help="port (default: 8000; 0: any free)")
     p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("new", help="add a source: ketsite new paper [FILE|-]",
+                       description="Add a new source, checked as ketsite check would.")
+    new = p.add_subparsers(dest="what", metavar="WHAT")
+    new.required = True
+    p = new.add_parser(
+        "paper", help="add one BibTeX entry to bib/ and scaffold its annotation",
+        description="Read one BibTeX entry from FILE (or standard input), check it as "
+        "ketsite check would, append it to a .bib file and create content/papers/<key>.yaml.",
+    )
+    with_src(p)
+    p.add_argument("file", nargs="?", metavar="FILE",
+                   help="a file with one entry; - or none: standard input")
+    p.add_argument("--bib", default="bib/contributed.bib",
+                   help="the .bib file to append to (default: bib/contributed.bib)")
+    p.add_argument("--no-annotation", action="store_true",
+                   help="do not create content/papers/<key>.yaml")
+    p.set_defaults(func=cmd_new_paper)
     return parser
 
 

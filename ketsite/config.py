@@ -36,9 +36,10 @@ class SiteConfig:
         return self.url.rstrip("/") + "/" + url_path.lstrip("/")
 
     def edit_url(self, source_path: str) -> str | None:
+        """GitHub's editor for a file (it offers a fork to anyone without write access)."""
         if not self.repository or source_path in ("", "bib"):
             return None
-        return f"{self.repository.rstrip('/')}/blob/{self.branch}/{source_path}"
+        return f"{self.repository.rstrip('/')}/edit/{self.branch}/{source_path}"
 
 
 FIELDS = (
@@ -56,9 +57,10 @@ def load_config(source: SourceFile | None, diags: Diagnostics) -> SiteConfig:
     """Read ``ketsite.yaml``; a project without one gets the defaults."""
     if source is None:
         return SiteConfig()
+    reported = len(diags.items)
     node = parse_yaml(source.rel, source.text, diags)
     if node is None:
-        if not source.text.strip():
+        if len(diags.items) == reported:  # no YAML error: nothing but blank lines and comments
             diags.error(SourceLocation(source.rel), "ketsite.yaml is empty")
         return SiteConfig()
     values = read_fields(node, FIELDS, "ketsite.yaml", diags)

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from markdown_it import MarkdownIt
 from markdown_it.rules_inline import StateInline
 
+from ketsite.diagnostics import Diagnostics, SourceLocation
 from ketsite.model.citations import CITATION_RE, split_citation
+from ketsite.model.entities import MarkdownText
 
 _SAFE_LINK = re.compile(r"^(https?:|mailto:|[^:]*$|[^:]*[/?#])", re.IGNORECASE)
 
@@ -95,3 +97,60 @@ def render_markdown(text: str, resolve: CiteResolver) -> RenderedMarkdown:
     cited = env["cited"]
     assert isinstance(cited, dict)
     return RenderedMarkdown(html, tuple(cited.values()))
+
+
+def _make_inspector() -> MarkdownIt:
+    """A parser that keeps every link and raw HTML, only to find what the real one would refuse."""
+    md = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False})
+    md.validateLink = lambda url: True
+    md.inline.ruler.before("link", "citation", _citation_rule)
+    return md
+
+
+_INSPECTOR = _make_inspector()
+
+
+def _tokens(text: str) -> list[tuple[object, int]]:
+    """Every token, with the 0-based line of the value its block starts on."""
+    out: list[tuple[object, int]] = []
+    for token in _INSPECTOR.parse(text):
+        line = token.map[0] if token.map else 0
+        out.append((token, line))
+        for child in token.children or ():
+            out.append((child, line))
+            line += child.type in ("softbreak", "hardbreak")
+    return out
+
+
+def check_markdown(texts: list[MarkdownText], diags: Diagnostics) -> None:
+    """Links the renderer would drop are errors (the contributor meant a link and would silently
+    get plain text); raw HTML, which is shown as text, is a warning."""
+    for text in texts:
+        warned_html = False
+        lines = text.text.split("\n")
+        for token, line in _tokens(text.text):
+            kind = getattr(token, "type", "")
+            if kind in ("link_open", "image"):
+                url = str(token.attrGet("href") or token.attrGet("src") or "")  # type: ignore[attr-defined]
+                if not _validate_link(url):
+                    scheme = url.split(":", 1)[0] + ":"
+                    written = next((f for f in (url, scheme) if f in text.text), "")
+                    diags.error(
+                        _where(text, written or lines[min(line, len(lines) - 1)].strip()),
+                        f"link to '{url[:60]}' in '{text.field}' is not allowed: links may only be "
+                        "http:, https:, mailto: or relative",
+                    )
+            elif kind in ("html_inline", "html_block") and not warned_html:
+                warned_html = True
+                snippet = str(getattr(token, "content", "")).strip().split("\n")[0][:40]
+                diags.warning(
+                    _where(text, snippet),
+                    f"raw HTML in '{text.field}' ({snippet}) is shown as text, not as HTML; "
+                    "use Markdown instead",
+                )
+
+
+def _where(text: MarkdownText, fragment: str) -> SourceLocation:
+    if text.locate is not None and fragment and fragment in text.text:
+        return text.locate(fragment, 0)
+    return text.loc

@@ -28,11 +28,20 @@ def safe_join(root: Path, rel: str) -> Path:
 
 
 def write_tree(root: Path, files: dict[str, bytes]) -> None:
-    """Write ``files`` (site-relative path → bytes) below ``root``, in sorted order."""
+    """Write ``files`` (site-relative path → bytes) below ``root``, in sorted order.
+
+    Modes are set explicitly (0644 files, 0755 folders), so the output does not depend on the
+    umask of whoever builds it and a web server running as another user can read it."""
     for rel in sorted(files):
         target = safe_join(root, rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        folder = target.parent
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            while folder != root and folder.is_relative_to(root):
+                os.chmod(folder, 0o755)
+                folder = folder.parent
         target.write_bytes(files[rel])
+        os.chmod(target, 0o644)
 
 
 def write_atomically(out: Path, files: dict[str, bytes]) -> None:

@@ -8,10 +8,19 @@ rendered in any order, in parallel, or one at a time for an incremental rebuild.
 from __future__ import annotations
 
 import posixpath
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import (
+    BytecodeCache,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+)
+from jinja2.bccache import Bucket
 from markupsafe import Markup
 
 from ketsite import charts
@@ -21,6 +30,7 @@ from ketsite.model.corpus import Corpus
 from ketsite.model.entities import DESIGNS, DIRECTIONS, Paper
 from ketsite.model.parse import LICENCES
 from ketsite.scholarly import cite, exports, metadata
+from ketsite.site.edit import edit_link, report_link
 from ketsite.site.routes import LinkStyle, Route, RouteTable, relative_href
 from ketsite.site.views import view_for
 
@@ -41,6 +51,11 @@ class SiteContext:
 
 class RenderError(Exception):
     """A template failed; the message names the template, line and route."""
+
+    def __init__(self, message: str, template: str = "", line: int = 1) -> None:
+        super().__init__(message)
+        self.template = template  #: the template file as Jinja knows it (may be absolute)
+        self.line = line
 
 
 class PageHelpers:
@@ -82,7 +97,10 @@ class PageHelpers:
         return self.ctx.config.absolute(self.route.url_path)
 
     def edit_url(self) -> str | None:
-        return self.ctx.config.edit_url(self.route.source)
+        return edit_link(self.route, self.ctx.config, self.ctx.corpus)
+
+    def report_url(self, title: str) -> str | None:
+        return report_link(self.route, self.ctx.config, title)
 
     def md(self, text: str | None) -> RenderedMarkdown:
         corpus = self.ctx.corpus
@@ -110,6 +128,26 @@ def _pages(paper: Paper) -> str:
     return paper.pages or ""
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Compiled templates kept in memory, keyed by file and checked against the source's hash
+    by Jinja: a second build in one process (tests, ``serve``) skips Jinja's compiler, which
+    costs more than rendering a small site. A cache, like ``lru_cache``: never a result."""
+
+    def __init__(self) -> None:
+        self._store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        data = self._store.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _CompiledTemplates()
+
+
 class Renderer:
     def __init__(self, template_dirs: list[Path], ctx: SiteContext) -> None:
         self.ctx = ctx
@@ -120,6 +158,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            bytecode_cache=_COMPILED,
         )
         self.env.globals.update(
             site=ctx.config, corpus=ctx.corpus, DESIGNS=DESIGNS, DIRECTIONS=DIRECTIONS,
@@ -146,7 +185,13 @@ class Renderer:
         except TemplateError as exc:
             where = f"{getattr(exc, 'filename', None) or route.template}"
             line = getattr(exc, "lineno", None)
+            if line is None:  # a runtime error: Jinja maps its traceback to template lines
+                frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                          if not f.filename.endswith(".py") and f.filename != "<template>"]
+                if frames:
+                    where, line = frames[-1].filename, frames[-1].lineno
             raise RenderError(
-                f"{where}:{line or 1}: template error while rendering {route.path}: {exc}"
+                f"{where}:{line or 1}: template error while rendering {route.path}: {exc}",
+                where, line or 1,
             ) from exc
         return html.encode("utf-8")

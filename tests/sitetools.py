@@ -122,3 +122,26 @@ def scratch_copy(root: Path) -> Path:
         shutil.copy2(REPO / name, root / name)
     (root / "node_modules").symlink_to(REPO / "node_modules", target_is_directory=True)
     return root
+
+
+#: Elements written to format content: CommonMark's for Markdown syntax (raw HTML is off),
+#: ketsite's citation span, citeproc's in formatted references.
+FORMATTED_TAGS = frozenset({"p", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li",
+                            "h1", "h2", "h3", "h4", "h5", "h6", "hr", "br", "a", "img", "span",
+                            "i", "b", "sup", "sub"})
+
+
+def script_is_inert(attrs: dict[str, str], content: str) -> bool:
+    """A script element may be one of the site's own files, or a JSON-LD data block that is
+    whole, valid JSON (content that closed it early would leave broken JSON behind)."""
+    import json
+
+    if attrs.get("src"):
+        return not content.strip()
+    if attrs.get("type") != "application/ld+json":
+        return False
+    try:
+        json.loads(content)
+    except ValueError:
+        return False
+    return True

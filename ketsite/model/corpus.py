@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from ketsite.diagnostics import Diagnostics, SourceLocation
 from ketsite.model.citations import find_citations
 from ketsite.model.entities import (
-    Annotation, Author, Condition, Credit, Paper, ParsedSources, PersonName, Review,
+    Annotation, Author, Condition, Credit, MarkdownText, Paper, ParsedSources, PersonName, Review,
 )
 from ketsite.model.names import identity, parse_name_text, preferred, sort_key
 
@@ -66,9 +66,9 @@ def _unique_papers(parsed: ParsedSources, diags: Diagnostics) -> dict[str, Paper
             other = seen.get(value.lower())
             if other is not None:
                 diags.error(
-                    paper.loc,
+                    paper.field_loc(attr),
                     f"{label} {value} of '{paper.key}' is already used by '{other.key}' at "
-                    f"{other.loc}; one paper, one entry",
+                    f"{other.field_loc(attr)}; one paper, one entry",
                 )
             else:
                 seen[value.lower()] = paper
@@ -101,8 +101,14 @@ def _authors(
         if not any(target == author.id for target, _ in remap.values()):
             diags.error(author.loc, f"author file '{author.id}': neither its name nor a variant "
                         "matches any author in bib/")
-        if author.id in natural and remap.get(author.id, (author.id,))[0] != author.id:
-            diags.error(author.loc, f"author id '{author.id}' is already the id of another author")
+        claimed = remap.get(author.id)
+        if author.id in natural and (claimed is None or claimed[0] != author.id):
+            # without this, every paper of that other spelling would silently join this author
+            spelled = next((c.name.inverted for p in papers.values() for c in p.authors
+                            if c.author_id == author.id), author.id)
+            diags.error(author.loc, f"author id '{author.id}' is already the id of the author "
+                        f"'{spelled}' in bib/; if that is the same person, add \"{spelled}\" to "
+                        "variants, otherwise rename this file")
     resolved: dict[str, Paper] = {}
     spellings: dict[str, list[PersonName]] = defaultdict(list)
     for key, paper in papers.items():
@@ -140,11 +146,18 @@ def _check_references(
     for text in parsed.markdown:
         for key, offset in find_citations(text.text):
             if key not in papers:
-                line = text.loc.line + text.text.count("\n", 0, offset)
-                col = 1 if line != text.loc.line else text.loc.col
-                diags.error(SourceLocation(text.loc.path, line, col),
+                diags.error(_locate(text, "@" + key, offset),
                             f"citation [@{key}] in '{text.field}': no paper with that key in bib/"
                             + _suggest(key, keys))
+
+
+def _locate(text: MarkdownText, fragment: str, offset: int) -> SourceLocation:
+    """Where ``fragment`` (first found at or after ``offset`` in the value) is in the file."""
+    at = text.text.find(fragment, offset)
+    if text.locate is not None and at >= 0:
+        return text.locate(fragment, text.text.count(fragment, 0, at))
+    line = text.loc.line + text.text.count("\n", 0, offset)
+    return SourceLocation(text.loc.path, line, text.loc.col if line == text.loc.line else 1)
 
 
 def build_corpus(parsed: ParsedSources, diags: Diagnostics) -> Corpus:

@@ -7,6 +7,7 @@ later check can point at it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ketsite.diagnostics import SourceLocation
@@ -125,6 +126,12 @@ class Paper:
     note: str | None = None
     #: The fields as written in BibTeX (LaTeX kept), in source order: what exports re-emit.
     bibtex_fields: tuple[tuple[str, str], ...] = ()
+    #: Where each BibTeX field was written, so a problem with a value points at its line.
+    field_locs: tuple[tuple[str, SourceLocation], ...] = ()
+
+    def field_loc(self, name: str) -> SourceLocation:
+        """The location of field ``name`` in the .bib file, else of the entry."""
+        return next((loc for n, loc in self.field_locs if n == name), self.loc)
 
     @property
     def container(self) -> str | None:
@@ -218,6 +225,8 @@ class MarkdownText:
     field: str
     text: str
     loc: SourceLocation
+    #: ``locate(fragment, n)``: where the n-th ``fragment`` is written in the source file.
+    locate: Callable[[str, int], SourceLocation] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ another file. Cross-references between files are checked later, in :mod:`ketsite
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
 from pathlib import PurePosixPath
@@ -55,6 +56,16 @@ _HYPHENS = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013":
 RESERVED_IDS = frozenset({"index", "assets", "data", "search", "404", "feed", "sitemap", "robots"})
 
 
+def _real_date(text: str) -> bool:
+    """``2022-02-30`` matches the pattern but is no day of any calendar."""
+    parts = [int(p) for p in text.split("-")] + [1]
+    try:
+        datetime.date(parts[0], parts[1], parts[2])
+    except ValueError:
+        return False
+    return True
+
+
 def _plain(value: str) -> str:
     return latex_to_unicode(value)
 
@@ -97,11 +108,14 @@ def parse_paper(entry: RawEntry, diags: Diagnostics) -> Paper | None:
         if f.name not in KNOWN_FIELDS:
             diags.warning(f.loc, f"field '{f.name}' of '{entry.key}' is not used by ketsite")
     required = ("title", "year") + ENTRY_TYPES.get(entry.entry_type, ())
+    rejected = set(entry.invalid)  # written but unreadable: reported already, not "missing" too
+    ok = ok and not rejected
     for name in required:
-        if not fields.get(name, "").strip():
+        if not fields.get(name, "").strip() and name not in rejected:
             diags.error(loc, f"entry '{entry.key}' is missing the required field '{name}'")
             ok = False
-    if not fields.get("author", "").strip() and not fields.get("editor", "").strip():
+    if (not fields.get("author", "").strip() and not fields.get("editor", "").strip()
+            and not rejected & {"author", "editor"}):
         diags.error(loc, f"entry '{entry.key}' has no author (or editor)")
         ok = False
     year_text = fields.get("year", "").strip()
@@ -127,6 +141,10 @@ def parse_paper(entry: RawEntry, diags: Diagnostics) -> Paper | None:
                     lambda v: v if v.upper().startswith("PMC") else "PMC" + v)
     url = checked("url", URL_RE, "an http:// or https:// URL")
     date = checked("date", DATE_RE, "YYYY-MM-DD or YYYY-MM")
+    if date and not _real_date(date):
+        diags.error(where["date"], f"date {date} of '{entry.key}' does not exist in the calendar")
+        ok = False
+        date = None
     if date and year_text and not date.startswith(year_text):
         diags.error(where["date"], f"date {date} of '{entry.key}' disagrees with year {year_text}")
         ok = False
@@ -170,6 +188,7 @@ def parse_paper(entry: RawEntry, diags: Diagnostics) -> Paper | None:
         abstract=text("abstract"),
         note=text("note"),
         bibtex_fields=tuple((f.name, f.value) for f in entry.fields),
+        field_locs=tuple((f.name, f.loc) for f in entry.fields),
     )
 
 
@@ -261,9 +280,10 @@ def _file_id(source: SourceFile, diags: Diagnostics, pattern: re.Pattern[str], w
 
 
 def _load(source: SourceFile, fields: tuple[Field, ...], owner: str, diags: Diagnostics) -> dict[str, Located] | None:
+    reported = len(diags.items)
     node = parse_yaml(source.rel, source.text, diags)
     if node is None:
-        if not source.text.strip():
+        if len(diags.items) == reported:  # no YAML error: nothing but blank lines and comments
             diags.error(SourceLocation(source.rel), f"{owner} file is empty")
         return None
     return read_fields(node, fields, owner, diags)
@@ -280,7 +300,8 @@ def _refs(out: ParsedSources, kind: str, values: Located | None) -> tuple[str, .
 def _md(out: ParsedSources, owner: str, name: str, value: Located | None) -> str | None:
     if value is None:
         return None
-    out.markdown.append(MarkdownText(owner, name, value.value, value.loc))
+    locate = value.node.locate_in if value.node is not None else None
+    out.markdown.append(MarkdownText(owner, name, value.value, value.loc, locate))
     return str(value.value)
 
 

@@ -7,6 +7,7 @@ traps (``no`` read as false, ``0123`` as a number) at the exact line and column.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from ketsite.sources.yamlio import YList, YMap, YNode, YScalar
 ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,99}$")
 MAX_TEXT = 50_000
+#: Control characters (but tab and newlines) and lone surrogates: nothing a page can show.
+_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Located:
 
     value: Any
     loc: SourceLocation
+    #: The scalar it was read from, to locate something found inside the value.
+    node: YScalar | None = None
 
 
 def _type_word(node: YNode) -> str:
@@ -53,6 +58,17 @@ def _type_word(node: YNode) -> str:
     )
 
 
+def _date_word(text: str) -> str:
+    """YAML takes ``2021-02-30`` for a date too, and would fail on it: say so."""
+    match = re.match(r"(\d{4})-(\d\d?)-(\d\d?)", text)
+    try:
+        if match:
+            datetime.date(*(int(g) for g in match.groups()))
+    except ValueError:
+        return "a date (and there is no such day)"
+    return "a date"
+
+
 def _scalar_text(node: YNode, what: str, diags: Diagnostics, quote_hint: bool = True) -> str | None:
     if not isinstance(node, YScalar):
         diags.error(node.loc, f"{what} must be text, not {_type_word(node)}")
@@ -61,11 +77,17 @@ def _scalar_text(node: YNode, what: str, diags: Diagnostics, quote_hint: bool = 
         diags.error(node.loc, f"{what} is empty; write a value or remove the key")
         return None
     if not node.quoted and node.kind in ("bool", "int", "float", "timestamp") and quote_hint:
+        seen_as = _type_word(node) if node.kind != "timestamp" else _date_word(node.text)
         diags.error(
             node.loc,
-            f"{what}: YAML reads {node.text!r} as {_type_word(node) if node.kind != 'timestamp' else 'a date'}"
-            f", not text; write it in quotes: \"{node.text}\"",
+            f"{what}: YAML reads {node.text!r} as {seen_as}, not text; "
+            f"write it in quotes: \"{node.text}\"",
         )
+        return None
+    bad = _UNWRITABLE.search(node.text)
+    if bad is not None:  # only reachable through an escape such as "\u0000" or "\ud800"
+        diags.error(node.loc, f"{what} contains the character U+{ord(bad.group()):04X}, which "
+                    "cannot appear on a page; remove its escape")
         return None
     if len(node.text) > MAX_TEXT:
         diags.error(node.loc, f"{what} is {len(node.text)} characters; the limit is {MAX_TEXT}")
@@ -143,7 +165,7 @@ def read_value(field: Field, node: YNode, owner: str, diags: Diagnostics) -> Loc
     loc = node.loc
     if isinstance(node, YScalar) and node.block:
         loc = SourceLocation(loc.path, loc.line + 1, 1)
-    return Located(value, loc)
+    return Located(value, loc, node if isinstance(node, YScalar) else None)
 
 
 def _read_abstract(node: YNode, what: str, diags: Diagnostics) -> Located | None:
@@ -168,11 +190,13 @@ def read_fields(
         return None
     known = {f.name: f for f in fields}
     out: dict[str, Located] = {}
+    suggested: set[str] = set()
     for key, value in node.entries:
         spec = known.get(key.text)
         if spec is None:
             close = difflib.get_close_matches(key.text, list(known), n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
+            suggested.update(close)
             diags.error(
                 key.loc,
                 f"unknown key '{key.text}'{hint}; known keys: {', '.join(sorted(known))}",
@@ -184,6 +208,7 @@ def read_fields(
         if located is not None:
             out[spec.name] = located
     for spec in fields:
-        if spec.required and spec.name not in out and node.get(spec.name) is None:
+        if (spec.required and spec.name not in out and node.get(spec.name) is None
+                and spec.name not in suggested):  # the typo's message already says it
             diags.error(node.loc, f"missing required key '{spec.name}' in {owner}")
     return out

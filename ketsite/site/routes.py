@@ -95,6 +95,16 @@ def entity_routes(corpus: Corpus) -> list[Route]:
     return _entity_routes(corpus)
 
 
+def _defined_at(route: Route, corpus: Corpus) -> SourceLocation | None:
+    """Where the thing a route shows was written: the BibTeX entry of a paper, else its file."""
+    if route.kind == "paper" and route.ident in corpus.papers:
+        return corpus.papers[route.ident].loc
+    if route.kind == "author" and route.ident in corpus.authors:
+        author = corpus.authors[route.ident]
+        return author.loc if author.loc.path != "bib" else None
+    return SourceLocation(route.source) if route.source else None
+
+
 def build_routes(corpus: Corpus, extra: list[Route], diags: Diagnostics) -> RouteTable:
     """Every route of the site; a path claimed twice is an error naming every claimant."""
     table: dict[tuple[str, str], Route] = {}
@@ -102,15 +112,31 @@ def build_routes(corpus: Corpus, extra: list[Route], diags: Diagnostics) -> Rout
     for route in _entity_routes(corpus) + extra:
         table[(route.kind, route.ident)] = route
         by_path.setdefault(route.path.lower(), []).append(route)
-    for path, claimants in sorted(by_path.items()):
-        if len(claimants) > 1:
-            names = "; ".join(
-                f"{r.kind} '{r.ident}' from {r.source or 'the site itself'}" for r in claimants
-            )
-            first = claimants[0]
-            diags.error(
-                SourceLocation(first.source or "ketsite.yaml"),
-                f"{len(claimants)} pages would be written to '{claimants[0].path}' "
-                f"(paths compared ignoring case): {names}",
-            )
+    clashes = sorted(
+        (claimants for claimants in by_path.values() if len(claimants) > 1),
+        key=lambda cs: (not any(r.template for r in cs), cs[0].path.lower()),
+    )
+    folders: set[str] = set()  # where pages clash, every file beside them clashes too: say it once
+    for claimants in clashes:
+        folder = posixpath.dirname(claimants[0].path.lower())
+        is_page = any(r.template for r in claimants)
+        if not is_page and folder in folders:
+            continue
+        if is_page and folder:
+            folders.add(folder)
+        placed = sorted(
+            ((_defined_at(r, corpus), r) for r in claimants),
+            key=lambda lr: (lr[0] is None, lr[0] or SourceLocation(""), lr[1].kind, lr[1].ident),
+        )
+        names = "; ".join(
+            f"{r.kind} '{r.ident}' ({loc or 'the site itself'})" for loc, r in placed
+        )
+        first = placed[0][0] or SourceLocation("ketsite.yaml")
+        what = "pages" if is_page else "files"
+        diags.error(
+            first,
+            f"{len(claimants)} {what} would be written to '{claimants[0].path}' "
+            f"(paths compared ignoring case, as on macOS and Netlify): {names}; "
+            "rename all but one",
+        )
     return RouteTable(table)

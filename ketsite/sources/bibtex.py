@@ -16,7 +16,10 @@ from dataclasses import dataclass
 
 import bibtexparser
 from bibtexparser import model as bm
-from bibtexparser.middlewares.names import parse_single_name_into_parts, split_multiple_persons_names
+from bibtexparser.middlewares.names import (
+    parse_single_name_into_parts,
+    split_multiple_persons_names,
+)
 
 from ketsite.diagnostics import Diagnostics, SourceLocation
 from ketsite.sources.discover import SourceFile
@@ -43,6 +46,8 @@ class RawEntry:
     key: str
     fields: tuple[RawField, ...]
     loc: SourceLocation
+    #: Fields that were written but rejected (already reported): not "missing" as well.
+    invalid: tuple[str, ...] = ()
 
     def field(self, name: str) -> RawField | None:
         for f in self.fields:
@@ -86,37 +91,112 @@ def _captured_logs() -> Iterator[_Capture]:
         logger.propagate = old_propagate
 
 
-_ABORTED = re.compile(r"aborted on line (\d+)")
+_ABORTED = re.compile(r"block \(line (\d+)\) aborted on line (\d+)[^:]*:\s*(.*)", re.S)
 _FIELD_START = re.compile(r"\n\s*([A-Za-z][\w-]*)\s*=")
+_FIELD_LINE = re.compile(r"^\s*([A-Za-z][\w-]*)\s*=", re.M)
+NO_KEY = "entry has no citation key; write one after '{', e.g. @article{smith2020pain,"
+_ENTRY_HEAD = re.compile(r"@\s*(\w+)\s*[{(]\s*([^,\s={}]*)")
 
 
-def _failed_message(block: bm.ParsingFailedBlock, logs: list[str]) -> tuple[int | None, str]:
+class _Lines:
+    """The lines of one source file, to turn parser line numbers into precise columns."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.lines = text.split("\n")
+
+    def at(self, line0: int, pattern: str | None = None) -> SourceLocation:
+        """Line ``line0`` (0-based), at the first match of ``pattern`` in it (else its first
+        non-blank character)."""
+        text = self.lines[line0] if 0 <= line0 < len(self.lines) else ""
+        match = re.search(pattern, text) if pattern else None
+        col = match.start() if match else len(text) - len(text.lstrip())
+        return SourceLocation(self.path, line0 + 1, col + 1)
+
+    def field(self, line0: int, name: str) -> SourceLocation:
+        return self.at(line0, rf"(?i)(?<![\w-]){re.escape(name)}\s*=")
+
+    def entry(self, line0: int) -> SourceLocation:
+        return self.at(line0, r"@")
+
+
+def _parser_reason(block: bm.ParsingFailedBlock, logs: list[str]) -> tuple[int | None, str]:
+    """What bibtexparser logged about this block: the 0-based line it gave up on, and why."""
+    for message in logs:
+        match = _ABORTED.search(message)
+        if match and int(match.group(1)) == block.start_line:
+            return int(match.group(2)), " ".join(match.group(3).split())
+    return None, ""
+
+
+def _unbalanced_field(raw: str) -> tuple[int, str, str] | None:
+    """The first field whose braces or quotes do not balance: (line offset in block, name, what)."""
+    starts = [
+        (m.start(), m.group(1), raw.count("\n", 0, m.start())) for m in _FIELD_LINE.finditer(raw)
+    ]
+    for i, (start, name, line) in enumerate(starts):
+        end = starts[i + 1][0] if i + 1 < len(starts) else len(raw)
+        region = re.sub(r"\\[{}\"]", "", raw[start:end])
+        value = region.split("=", 1)[1].lstrip()
+        opened, closed = region.count("{"), region.count("}")
+        last = i + 1 == len(starts)
+        if opened > closed:
+            return line, name, f"has {opened - closed} more '{{' than '}}'"
+        if opened < closed and not (last and closed - opened == 1):
+            return line, name, f"has {closed - opened} more '}}' than '{{'"
+        if value.startswith('"') and region.count('"') % 2 == 1:
+            return line, name, "opens a '\"' that is never closed"
+    return None
+
+
+def _failed(
+    block: bm.ParsingFailedBlock, logs: list[str], lines: _Lines
+) -> tuple[SourceLocation, str]:
+    """Where and why a block failed, in words a contributor can act on."""
+    start = block.start_line or 0
     if isinstance(block, bm.DuplicateBlockKeyBlock):
         prev = block.previous_block.start_line
         where = f" (first defined at line {prev + 1})" if prev is not None else ""
-        return None, f"duplicate citation key '{block.key}'{where}; give each entry its own key"
+        return lines.entry(start), (
+            f"duplicate citation key '{block.key}'{where}; give each entry its own key"
+        )
     if isinstance(block, bm.DuplicateFieldKeyBlock):
-        keys = ", ".join(sorted(block.duplicate_keys))
         entry = block.ignore_error_block
         key = getattr(entry, "key", "?")
-        return None, f"entry '{key}' has the field '{keys}' more than once; keep one"
-    line = None
-    start = block.start_line if block.start_line is not None else 0
-    for message in logs:
-        match = _ABORTED.search(message)
-        if match and f"(line {start + 1})" in message:
-            line = int(match.group(1))
-    error = str(block.error).strip()
-    detail = f" ({error})" if error else ""
-    return line, (
-        f"cannot parse this BibTeX block{detail}; check for unbalanced braces or quotes, "
-        "or a missing comma or closing '}'"
-    )
+        name = sorted(block.duplicate_keys)[0]
+        seen = [f.start_line for f in getattr(entry, "fields", []) if f.key.lower() == name.lower()]
+        first = seen[0] if seen and seen[0] is not None else start
+        second = seen[1] if len(seen) > 1 and seen[1] is not None else start
+        return lines.field(second, name), (
+            f"entry '{key}' has the field '{name}' more than once (first at line {first + 1}); "
+            "keep one"
+        )
+    raw = block.raw or ""
+    head = _ENTRY_HEAD.match(raw.lstrip())
+    key = head.group(2) if head else ""
+    gave_up, reason = _parser_reason(block, logs)
+    if "after entry key" in reason and "found =" in reason or (head and not key):
+        return lines.entry(start), NO_KEY
+    bad = _unbalanced_field(raw)
+    if bad is not None:
+        offset, name, what = bad
+        return lines.field(start + offset, name), (
+            f"field '{name}' of '{key}' {what}; the entry cannot be read "
+            "(check the braces and quotes of this field)"
+        )
+    if gave_up is not None and ("block start" in reason or "found `@" in reason):
+        return lines.entry(start), (
+            f"entry '{key}' is not closed: add '}}' after its last field, before line {gave_up + 1}"
+        )
+    detail = f" ({reason})" if reason else ""
+    where = lines.at(gave_up) if gave_up is not None else lines.entry(start)
+    return where, f"cannot parse this BibTeX block{detail}; check its braces, quotes and commas"
 
 
 def parse_bibtex(source: SourceFile, diags: Diagnostics) -> list[RawEntry]:
     """Parse one .bib file into raw entries; every problem is a diagnostic, nothing is dropped."""
     path = source.rel
+    lines = _Lines(path, source.text)
     with _captured_logs() as capture:
         try:
             library = bibtexparser.parse_string(source.text)
@@ -124,48 +204,59 @@ def parse_bibtex(source: SourceFile, diags: Diagnostics) -> list[RawEntry]:
             diags.error(SourceLocation(path), f"BibTeX parser failed: {exc}")
             return []
     strings = {s.key.lower(): s.value for s in library.strings}
+    failed_lines: set[int] = set()
     for block in library.failed_blocks:
-        line, message = _failed_message(block, capture.messages)
-        start = (block.start_line or 0) + 1
-        diags.error(SourceLocation(path, line or start, 1), message)
+        loc, message = _failed(block, capture.messages, lines)
+        diags.error(loc, message)
+        start = block.start_line or 0
+        failed_lines.update(range(start, start + (block.raw or "").count("\n") + 1))
     for block in library.blocks:
         if isinstance(block, bm.ImplicitComment) and re.search(r"[{}=@]", block.comment):
-            line = (block.start_line or 0) + 1
+            if (block.start_line or 0) in failed_lines:
+                continue  # the rest of a block already reported as unreadable
             diags.error(
-                SourceLocation(path, line, 1),
+                lines.at(block.start_line or 0),
                 "text outside any entry is ignored by BibTeX; did you forget the '@' of an entry?",
             )
         elif isinstance(block, bm.Preamble):
-            diags.warning(
-                SourceLocation(path, (block.start_line or 0) + 1, 1), "@preamble is ignored"
-            )
+            diags.warning(lines.entry(block.start_line or 0), "@preamble is ignored")
     entries: list[RawEntry] = []
     for entry in library.entries:
-        loc = SourceLocation(path, (entry.start_line or 0) + 1, 1)
+        loc = lines.entry(entry.start_line or 0)
         if not entry.key.strip():
-            diags.error(loc, "entry has no citation key; write one after '{', e.g. @article{smith2020pain,")
+            diags.error(loc, NO_KEY)
             continue
         fields = []
+        invalid: list[str] = []
         for f in entry.fields:
-            floc = SourceLocation(path, (f.start_line or entry.start_line or 0) + 1, 1)
-            value = _field_value(entry.key, f, strings, floc, diags)
+            line0 = f.start_line if f.start_line is not None else (entry.start_line or 0)
+            floc = lines.field(line0, f.key)
+            value, swallowed = _field_value(entry.key, f, strings, floc, diags)
             if value is not None:
                 fields.append(RawField(f.key.lower(), value, floc))
-        entries.append(RawEntry(entry.entry_type.lower(), entry.key, tuple(fields), loc))
+            else:
+                invalid.append(f.key.lower())
+            if swallowed:
+                invalid.append(swallowed.lower())
+        entries.append(RawEntry(entry.entry_type.lower(), entry.key, tuple(fields), loc,
+                                tuple(invalid)))
     return entries
 
 
 def _field_value(
     key: str, f: bm.Field, strings: dict[str, str], loc: SourceLocation, diags: Diagnostics
-) -> str | None:
+) -> tuple[str | None, str | None]:
+    """The field's value (``None`` if it is unusable), and the name of a field it swallowed."""
     value = f.value if isinstance(f.value, str) else str(f.value)
     if len(value) > MAX_FIELD_CHARS:
         diags.error(
-            loc, f"field '{f.key}' of '{key}' is {len(value)} characters; the limit is {MAX_FIELD_CHARS}"
+            loc,
+            f"field '{f.key}' of '{key}' is {len(value)} characters; "
+            f"the limit is {MAX_FIELD_CHARS}",
         )
-        return None
+        return None, None
     if f.enclosing != "no-enclosing":
-        return value
+        return value, None
     bare = value.strip()
     swallowed = _FIELD_START.search(value)
     if swallowed:
@@ -174,28 +265,30 @@ def _field_value(
             f"field '{f.key}' of '{key}' runs into the next field '{swallowed.group(1)}': "
             "a comma is missing after the value",
         )
-        return None
+        return None, swallowed.group(1)
     if "#" in bare:
         diags.error(
-            loc, f"field '{f.key}' of '{key}' uses '#' concatenation; write the whole value in braces"
+            loc,
+            f"field '{f.key}' of '{key}' uses '#' concatenation; write the whole value in braces",
         )
-        return None
+        return None, None
     if bare.isdigit():
-        return bare
+        return bare, None
     if bare.lower() in strings:
-        return strings[bare.lower()]
+        return strings[bare.lower()], None
     if f.key.lower() == "month" and bare.lower()[:3] in MONTHS:
-        return MONTHS[bare.lower()[:3]]
+        return MONTHS[bare.lower()[:3]], None
     diags.error(
         loc,
         f"field '{f.key}' of '{key}' uses the undefined @string macro '{bare}'; "
         f"write it in braces: {f.key} = {{{bare}}}",
     )
-    return None
+    return None, None
 
 
 def split_names(value: str) -> list[RawName]:
-    """Split an ``author`` field (still LaTeX) into names; ``{Org Name}`` stays one corporate name."""
+    """Split an ``author`` field (still LaTeX) into names; ``{Org Name}`` stays one corporate
+    name."""
     names = []
     for raw in split_multiple_persons_names(value):
         raw = raw.strip()

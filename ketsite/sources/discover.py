@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ketsite.diagnostics import Diagnostics, SourceLocation, relative_path
+from ketsite.diagnostics import Diagnostics, SourceLocation, location_of_offset, relative_path
+
+#: Characters no source needs and no page should carry: C0/C1 controls except tab and newlines.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 #: Source files larger than this are refused: nothing a person writes by hand is this big.
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
@@ -50,19 +54,36 @@ def read_source(path: Path, root: Path, diags: Diagnostics) -> SourceFile | None
     except OSError as exc:
         diags.error(SourceLocation(rel), f"cannot read file: {exc.strerror or exc}")
         return None
+    return decode_source(rel, path, data, diags)
+
+
+def decode_source(rel: str, path: Path, data: bytes, diags: Diagnostics) -> SourceFile:
+    """Bytes to text, each problem at its line and column (also for text read from stdin)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        # Reported once, at its line and column; the rest of the file is still read (with U+FFFD
+        # for the bad bytes) so its other entries and problems are not hidden behind this one.
         good = data[: exc.start].decode("utf-8")
-        line = good.count("\n") + 1
-        col = len(good) - (good.rfind("\n") + 1) + 1
+        text = data.decode("utf-8", errors="replace")
+        more = text.count("\ufffd") - good.count("\ufffd") - 1
         diags.error(
-            SourceLocation(rel, line, col),
-            f"invalid UTF-8 byte 0x{data[exc.start]:02x}; save the file as UTF-8",
+            location_of_offset(rel, good, len(good)),
+            f"invalid UTF-8 byte 0x{data[exc.start]:02x}"
+            + (f" (and {more} more)" if more > 0 else "")
+            + "; save the file as UTF-8",
         )
-        return None
+    controls = _CONTROL.findall(text)
+    if controls:
+        first = _CONTROL.search(text)
+        assert first is not None
+        more = f" (and {len(controls) - 1} more)" if len(controls) > 1 else ""
+        diags.error(location_of_offset(rel, text, first.start()),
+                    f"control character U+{ord(first.group()):04X}{more} in the file; delete it "
+                    "(it is invisible in most editors)")
+        text = _CONTROL.sub("\ufffd", text)
     return SourceFile(rel, path, text.replace("\r\n", "\n"))
 
 
@@ -72,6 +93,24 @@ def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     return sorted(
         p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes
     )
+
+
+def _one_per_id(paths: list[Path], root: Path, diags: Diagnostics) -> list[Path]:
+    """The file name is the id: ``x.yaml`` beside ``x.yml`` (or ``X.yaml``, which is the same file
+    on macOS) would be two sources for one page, and one of them would silently lose."""
+    first: dict[str, Path] = {}
+    kept = []
+    for p in paths:
+        other = first.setdefault(p.stem.lower(), p)
+        if other is p:
+            kept.append(p)
+            continue
+        diags.error(
+            SourceLocation(relative_path(p, root)),
+            f"'{p.name}' and '{other.name}' both define '{p.stem.lower()}' "
+            "(the file name is the id, compared ignoring case and extension); keep one",
+        )
+    return kept
 
 
 def discover(root: Path, diags: Diagnostics) -> SourceSet:
@@ -85,7 +124,7 @@ def discover(root: Path, diags: Diagnostics) -> SourceSet:
     groups: dict[str, tuple[SourceFile, ...]] = {}
     for kind in CONTENT_KINDS:
         folder = content / kind
-        groups[kind] = read_all(_files(folder, (".yaml", ".yml")))
+        groups[kind] = read_all(_one_per_id(_files(folder, (".yaml", ".yml")), root, diags))
         if folder.is_dir():
             for p in sorted(folder.iterdir()):
                 if p.suffix.lower() not in (".yaml", ".yml") and not p.name.startswith("."):

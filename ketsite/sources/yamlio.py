@@ -45,6 +45,24 @@ class YScalar:
     loc: SourceLocation
     #: A ``|`` or ``>`` block scalar: its text starts on the line after ``loc``.
     block: bool = False
+    #: The scalar exactly as written in the file (quotes, indentation, folding and all), so a
+    #: problem found inside the value can be located: see :func:`locate_in`.
+    raw: str = ""
+
+    def locate_in(self, fragment: str, occurrence: int = 0) -> SourceLocation:
+        """The location of the ``occurrence``-th ``fragment`` as written inside this scalar, or of
+        the scalar itself if it cannot be found (an escape sequence, a line fold inside it)."""
+        index = -1
+        for _ in range(occurrence + 1):
+            index = self.raw.find(fragment, index + 1)
+            if index < 0:
+                return self.loc
+        newlines = self.raw.count("\n", 0, index)
+        if newlines == 0:
+            return SourceLocation(self.loc.path, self.loc.line, self.loc.col + index)
+        return SourceLocation(
+            self.loc.path, self.loc.line + newlines, index - self.raw.rfind("\n", 0, index)
+        )
 
 
 @dataclass(frozen=True)
@@ -101,9 +119,10 @@ class StrictLoader(yaml.SafeLoader):
             )
         tag = getattr(event, "tag", None)
         if tag not in (None, "!"):
+            shown = tag.replace("tag:yaml.org,2002:", "!!", 1)
             raise YamlRefused(
                 mark.line + 1, mark.column + 1,
-                f"YAML tags ({tag}) are not allowed; remove the tag",
+                f"YAML tags ({shown}) are not allowed; remove the tag",
             )
         self._depth += 1
         try:
@@ -131,20 +150,22 @@ def _tabs(path: str, text: str, diags: Diagnostics) -> bool:
     return found
 
 
-def _convert(node: Node, path: str, diags: Diagnostics) -> YNode:
+def _convert(node: Node, path: str, diags: Diagnostics, text: str = "") -> YNode:
     loc = SourceLocation(path, node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, ScalarNode):
         kind = _KINDS.get(node.tag, "str")
+        raw = text[node.start_mark.index:node.end_mark.index]
         return YScalar(
-            str(node.value), kind, node.style in ("'", '"', "|", ">"), loc, node.style in ("|", ">")
+            str(node.value), kind, node.style in ("'", '"', "|", ">"), loc,
+            node.style in ("|", ">"), raw,
         )
     if isinstance(node, SequenceNode):
-        return YList(tuple(_convert(item, path, diags) for item in node.value), loc)
+        return YList(tuple(_convert(item, path, diags, text) for item in node.value), loc)
     assert isinstance(node, MappingNode)
     entries: list[tuple[YScalar, YNode]] = []
     seen: dict[str, SourceLocation] = {}
     for key_node, value_node in node.value:
-        key = _convert(key_node, path, diags)
+        key = _convert(key_node, path, diags, text)
         if not isinstance(key, YScalar):
             diags.error(key.loc, "mapping keys must be plain strings")
             continue
@@ -157,7 +178,7 @@ def _convert(node: Node, path: str, diags: Diagnostics) -> YNode:
             )
             continue
         seen[key.text] = key.loc
-        entries.append((key, _convert(value_node, path, diags)))
+        entries.append((key, _convert(value_node, path, diags, text)))
     return YMap(tuple(entries), loc)
 
 
@@ -165,8 +186,9 @@ def parse_yaml(path: str, text: str, diags: Diagnostics) -> YNode | None:
     """Parse one YAML document into a located tree; ``None`` (with diagnostics) if it cannot be read."""
     if _tabs(path, text, diags):
         return None
-    loader = StrictLoader(text)
+    loader: StrictLoader | None = None
     try:
+        loader = StrictLoader(text)  # checks every character before parsing
         node = loader.get_single_node()
     except YamlRefused as exc:
         diags.error(SourceLocation(path, exc.line, exc.col), exc.message)
@@ -184,7 +206,20 @@ def parse_yaml(path: str, text: str, diags: Diagnostics) -> YNode | None:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "cannot parse"
+        context = exc.context_mark
+        if exc.context and context is not None and context.line + 1 != line:
+            # "expected ',' or ']'" is found lines after the '[' that was never closed: name both
+            problem += f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
         diags.error(SourceLocation(path, line, col), f"YAML syntax error: {problem}")
+        return None
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        col = exc.position - (before.rfind("\n") + 1) + 1
+        diags.error(
+            SourceLocation(path, line, col),
+            f"the control character U+{exc.character:04X} is not allowed in YAML; delete it",
+        )
         return None
     except yaml.YAMLError as exc:
         diags.error(SourceLocation(path), f"YAML error: {exc}")
@@ -193,10 +228,11 @@ def parse_yaml(path: str, text: str, diags: Diagnostics) -> YNode | None:
         diags.error(SourceLocation(path), "YAML nesting too deep")
         return None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         return None
-    return _convert(node, path, diags)
+    return _convert(node, path, diags, text)
 
 
 __all__ = ["YList", "YMap", "YNode", "YScalar", "parse_yaml", "StreamEndEvent"]

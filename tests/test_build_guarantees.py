@@ -1,0 +1,171 @@
+"""Build guarantees: a failed build leaves the previous site byte-identical; a build does not
+depend on hash seed, time zone, locale, umask or where the checkout lives."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sitetools import REPO
+
+from ketsite.cli import main
+
+SOURCES = ("bib", "content", "templates", "ketsite.yaml")
+
+
+def copy_project(dest: Path) -> Path:
+    dest.mkdir(parents=True)
+    for name in SOURCES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name)
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file and folder below ``folder``: bytes (None for folders) and permission bits."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder).as_posix()
+        out[rel] = (p.read_bytes() if p.is_file() else b"<dir>", p.stat().st_mode & 0o777)
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, Path, dict[str, tuple[bytes, int]]]:
+    root = tmp_path_factory.mktemp("guarantees")
+    project = copy_project(root / "project")
+    out = root / "out" / "_site"
+    assert main(["build", "--src", str(project), "--out", str(out)]) == 0
+    return project, out, snapshot(out)
+
+
+def leftovers(out: Path) -> list[str]:
+    return sorted(p.name for p in out.parent.iterdir() if p.name != out.name)
+
+
+def test_content_error_leaves_the_previous_output_untouched(built, capsys):
+    project, out, before = built
+    bib = project / "bib" / "reviews.bib"
+    original = bib.read_text(encoding="utf-8")
+    try:
+        bib.write_text(original + "\n@article{broken,\n  title = {Unclosed,\n}\n", encoding="utf-8")
+        assert main(["build", "--src", str(project), "--out", str(out)]) == 1
+    finally:
+        bib.write_text(original, encoding="utf-8")
+    err = capsys.readouterr().err
+    assert "bib/reviews.bib:" in err and "the output folder was not changed" in err
+    assert snapshot(out) == before
+    assert leftovers(out) == []
+
+
+def test_template_error_is_a_located_error_and_leaves_the_output_untouched(built, capsys):
+    project, out, before = built
+    template = project / "templates" / "paper.html"
+    original = template.read_text(encoding="utf-8")
+    try:
+        template.write_text(original.replace("<h1>{{ p.title }}</h1>",
+                                             "<h1>{{ p.no_such_field }}</h1>"), encoding="utf-8")
+        assert main(["build", "--src", str(project), "--out", str(out)]) == 1
+    finally:
+        template.write_text(original, encoding="utf-8")
+    err = capsys.readouterr().err
+    line = next(n for n, text in enumerate(original.splitlines(), 1) if "<h1>{{ p.title" in text)
+    assert f"templates/paper.html:{line}:1: error: template error while rendering papers/" in err
+    assert "no_such_field" in err and "Traceback" not in err
+    assert snapshot(out) == before
+    assert leftovers(out) == []
+
+
+def test_a_crash_while_writing_leaves_the_output_untouched(built, capsys, monkeypatch):
+    project, out, before = built
+    real_write = Path.write_bytes
+    calls = {"n": 0}
+
+    def failing_write(self: Path, data: bytes) -> int:
+        calls["n"] += 1
+        if calls["n"] > 10:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", failing_write)
+    code = main(["build", "--src", str(project), "--out", str(out)])
+    monkeypatch.undo()
+    assert code == 2 and calls["n"] == 11
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "Traceback" not in err
+    assert snapshot(out) == before
+    assert leftovers(out) == []
+
+
+def test_a_successful_rebuild_replaces_the_output(built, tmp_path):
+    project, out, before = built
+    other = tmp_path / "_site"
+    other.mkdir()
+    (other / "stale.html").write_text("old", encoding="utf-8")
+    assert main(["build", "--src", str(project), "--out", str(other)]) == 0
+    assert snapshot(other) == before  # exactly the site: the stale file is gone
+
+
+def run_build(project: Path, env: dict[str, str], umask: int) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("SOURCE_DATE_EPOCH", "PYTHONHASHSEED", "TZ", "LC_ALL", "LANG")}
+    return subprocess.run(
+        [sys.executable, "-c",
+         f"import os, sys; os.umask(0o{umask:o}); from ketsite.cli import main; "
+         "sys.exit(main(['build', '--src', '.', '--out', '_site']))"],
+        cwd=project, env={**base, **env}, capture_output=True, text=True, check=False,
+    )
+
+
+ENVIRONMENTS = (
+    ({"PYTHONHASHSEED": "1", "TZ": "UTC", "LC_ALL": "C.UTF-8"}, 0o022),
+    ({"PYTHONHASHSEED": "4242", "TZ": "Pacific/Kiritimati", "LC_ALL": "C"}, 0o077),
+)
+
+
+def test_builds_are_byte_identical_across_environments_and_checkout_paths(tmp_path):
+    a = copy_project(tmp_path / "a")
+    b = copy_project(tmp_path / "somewhere" / "much deeper" / "checkout-b")
+    epoch = {"SOURCE_DATE_EPOCH": "1700000000"}  # 2023-11-14 UTC; 2023-11-15 in Kiritimati
+    for project, (env, umask) in zip((a, b), ENVIRONMENTS, strict=True):
+        proc = run_build(project, {**env, **epoch}, umask)
+        assert proc.returncode == 0, proc.stderr
+    site_a, site_b = snapshot(a / "_site"), snapshot(b / "_site")
+    assert len(site_a) > 100
+    assert site_a.keys() == site_b.keys()
+    for rel in site_a:
+        assert site_a[rel] == site_b[rel], rel
+    assert {mode for _, mode in site_a.values()} == {0o644, 0o755}
+    home = (a / "_site" / "index.html").read_text(encoding="utf-8")
+    assert '<time datetime="2023-11-14">2023-11-14</time>' in home
+
+
+def git(project: Path, *args: str) -> None:
+    env = {**os.environ, "GIT_AUTHOR_DATE": "2024-02-29T12:00:00+00:00",
+           "GIT_COMMITTER_DATE": "2024-02-29T12:00:00+00:00", "GIT_AUTHOR_NAME": "t",
+           "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.org"}
+    subprocess.run(["git", "-C", str(project), *args], env=env, check=True, capture_output=True)
+
+
+def test_without_source_date_epoch_the_date_comes_from_git_not_the_clock(tmp_path):
+    sites = []
+    for name, (env, umask) in zip(("one", "two"), ENVIRONMENTS, strict=True):
+        project = copy_project(tmp_path / name)
+        git(project, "init", "-q")
+        git(project, "add", ".")
+        git(project, "commit", "-q", "-m", "sources")
+        proc = run_build(project, env, umask)
+        assert proc.returncode == 0, proc.stderr
+        sites.append(snapshot(project / "_site"))
+    assert sites[0] == sites[1]
+    home = sites[0]["index.html"][0].decode("utf-8")
+    assert '<time datetime="2024-02-29">2024-02-29</time>' in home

@@ -130,6 +130,19 @@ def one_of_each(pages: list[SitePage]) -> list[SitePage]:
     return [typical_page(group) for group in by_kind(pages).values()]
 
 
+# ----------------------------------------------------------------- search pages
+SEARCH_BOX = "input[type=search]"  # the feature of a page with a search box
+SAMPLE_QUERY = "ketamine"  # a word every page of this site is about
+
+
+def show_results(page) -> None:
+    """Wait until a search page loaded with ``?q=`` has drawn (and announced) its results."""
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function(
+        "() => { const s = document.querySelector('[role=status]');"
+        " return !s || s.textContent.trim() !== ''; }")
+
+
 # ----------------------------------------------------------------- browser contexts
 LOOPBACK = ("http://127.0.0.1:", "file://", "data:", "about:", "blob:")
 

@@ -14,11 +14,14 @@ from pathlib import Path
 
 import pytest
 from pagetypes import (
+    SAMPLE_QUERY,
+    SEARCH_BOX,
     browser_context,
     build_bundled_site,
     by_kind,
     covering_pages,
     one_of_each,
+    show_results,
     site_pages,
 )
 from sitetools import REPO
@@ -74,6 +77,12 @@ def test_axe_finds_no_wcag_aa_violation_on_any_page_type(
             page.goto(server.page_url(p.url_path))
             page.add_script_tag(url=server.page_url(AXE_URL_PATH))
             results[f"{p.rel} [{scheme}]"] = page.evaluate(RUN_AXE, AXE_TAGS)
+        for p in {q.url_path: q for q in pages if SEARCH_BOX in q.features}.values():
+            # a search page also as it looks with results on it
+            page.goto(server.page_url(p.url_path) + f"?q={SAMPLE_QUERY}")
+            show_results(page)
+            page.add_script_tag(url=server.page_url(AXE_URL_PATH))
+            results[f"{p.rel}?q={SAMPLE_QUERY} [{scheme}]"] = page.evaluate(RUN_AXE, AXE_TAGS)
         # the pages must not trip their own CSP or throw (axe, being same-origin, does not)
         assert problems == []
         # the 404 page as a reader meets it: at an address that does not exist

@@ -3,7 +3,8 @@ reviewer can look at every template after a change without building the site.
 
 They land in ``$KETSITE_ARTIFACTS/screenshots/`` (``artifacts/screenshots/`` by default;
 ``.ci/run`` keeps them as CI artifacts) as ``<page-type>-<width>.png``, plus
-``<page-type>-<width>-dark.png`` for the pages also shot in the dark colour scheme, and one
+``<page-type>-<width>-dark.png`` for the pages also shot in the dark colour scheme,
+``search-results-<width>.png`` for a search page showing results, and one
 ``print/<page-type>.pdf`` per page type as printed. See docs/design.md.
 """
 
@@ -12,7 +13,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pagetypes import browser_context, build_bundled_site, one_of_each, site_pages
+from pagetypes import (
+    SAMPLE_QUERY,
+    SEARCH_BOX,
+    browser_context,
+    build_bundled_site,
+    one_of_each,
+    show_results,
+    site_pages,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -54,6 +63,12 @@ def test_full_page_screenshot_of_every_page_type(
             shot_width, shot_height = _png_size(path)
             assert shot_width == width, f"{path.name}: the page is wider than the screen"
             assert shot_height >= 400, f"{path.name}: suspiciously short page"
+            if SEARCH_BOX in p.features and scheme == "light":  # and with results on it
+                page.goto(server.page_url(p.url_path) + f"?q={SAMPLE_QUERY}")
+                show_results(page)
+                path = out / f"{p.kind}-results-{width}.png"
+                page.screenshot(path=str(path), full_page=True)
+                assert _png_size(path)[0] == width, f"{path.name}: wider than the screen"
         assert problems == []
     assert len(pages) >= (11 if scheme == "light" else len(DARK_TOO))
 

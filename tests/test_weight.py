@@ -143,7 +143,7 @@ def test_blocking_script_detector_catches_blocking_scripts(tmp_path):
 
 READABLE = """() => {
   const main = document.querySelector('main');
-  const keep = el => !el.closest('[aria-live], [hidden], noscript, template');
+  const keep = el => !el.closest('[aria-live], [hidden], noscript, template, form');
   const texts = sel => [...main.querySelectorAll(sel)].filter(keep)
       .map(el => el.innerText.replace(/\\s+/g, ' ').trim()).filter(Boolean);
   return {headings: texts('h1, h2, h3, h4, h5, h6'),

@@ -27,6 +27,7 @@ def site(tmp_path_factory) -> Path:
 # scrolls sideways on its own (a wide table's container). Catches overflow that `overflow: hidden`
 # on <body> would merely cut off.
 OVERFLOW = """() => {
+  for (const d of document.querySelectorAll('details')) d.open = true;  // a reader may open them
   const se = document.scrollingElement, vw = se.clientWidth;
   const scrolls = el => {
     for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {

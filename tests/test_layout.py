@@ -161,8 +161,7 @@ def test_only_system_fonts_are_used(browser, http_server, site):
 
 
 PRINTED = """() => {
-  const shown = el => el && getComputedStyle(el).display !== 'none'
-                      && el.getClientRects().length > 0;
+  const shown = el => !!el && el.checkVisibility({visibilityProperty: true});
   const ext = [...document.querySelectorAll('main a[href^="http"]')].map(a => ({
       href: a.href, after: getComputedStyle(a, '::after').content}));
   const whole = [...document.querySelectorAll('table, figure, main li')]
@@ -170,6 +169,8 @@ PRINTED = """() => {
   return {nav: [...document.querySelectorAll('nav')].some(shown),
           skip: shown(document.querySelector('.skip-link')),
           h1: shown(document.querySelector('h1')),
+          blankHeaders: [...document.querySelectorAll('main th')]
+              .filter(th => shown(th.closest('table')) && !th.innerText.trim()).length,
           bg: getComputedStyle(document.body).backgroundColor,
           fg: getComputedStyle(document.body).color, ext, whole};
 }"""
@@ -186,6 +187,7 @@ def test_printed_pages_drop_navigation_and_spell_out_outside_links(browser, http
             r = page.evaluate(PRINTED)
             assert not r["nav"] and not r["skip"], f"{p.rel}: navigation is printed"
             assert r["h1"], f"{p.rel}: the heading is not printed"
+            assert r["blankHeaders"] == 0, f"{p.rel}: table headers print blank"
             assert _luminance(r["bg"]) > 0.95 and _luminance(r["fg"]) < 0.05, (p.rel, r["bg"])
             for link in r["ext"]:
                 assert link["href"] in link["after"], f"{p.rel}: printed link hides its URL {link}"

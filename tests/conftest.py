@@ -293,3 +293,16 @@ def scratch_site(tmp_path_factory):
     result = build(root, out)
     assert not result.diagnostics.has_errors, [d.format() for d in result.diagnostics.sorted()]
     return out
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    """The bundled content loaded into the model; it must load without a single diagnostic."""
+    from ketsite.build import load_project
+    from ketsite.diagnostics import Diagnostics
+    from sitetools import REPO
+
+    diags = Diagnostics()
+    project = load_project(REPO, diags)
+    assert not diags.items, [d.format() for d in diags.sorted()]
+    return project.corpus

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sitetools import REPO, SEEDS, write_files
+from sitetools import SEEDS, write_files
 
 from ketsite.build import load_project
 from ketsite.diagnostics import Diagnostics
@@ -15,12 +15,6 @@ def _norm(text: str) -> str:
     return " ".join(text.replace("\u2011", "-").replace("\u2010", "-").split())
 
 
-@pytest.fixture(scope="module")
-def corpus():
-    diags = Diagnostics()
-    project = load_project(REPO, diags)
-    assert not diags.items, [d.format() for d in diags.sorted()]
-    return project.corpus
 
 
 @pytest.fixture(scope="module")

@@ -15,14 +15,6 @@ from ketsite.scholarly.cite import STYLES, format_reference
 
 
 @pytest.fixture(scope="module")
-def corpus():
-    diags = Diagnostics()
-    project = load_project(REPO, diags)
-    assert not diags.has_errors
-    return project.corpus
-
-
-@pytest.fixture(scope="module")
 def scratch_corpus(tmp_path_factory):
     root = make_scratch_project(tmp_path_factory.mktemp("scratch"))
     diags = Diagnostics()

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from sitetools import REPO, page_text
 
-from ketsite.build import build, load_project
+from ketsite.build import build
 from ketsite.charts import designs_chart, years_chart
-from ketsite.diagnostics import Diagnostics
 from ketsite.model.entities import DESIGNS, DIRECTIONS
 from ketsite.site.evidence import condition_evidence, evidence_matrix, papers_per_year
 from ketsite.site.routes import LinkStyle
@@ -20,12 +19,6 @@ from ketsite.site.routes import LinkStyle
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-@pytest.fixture(scope="module")
-def corpus():
-    diags = Diagnostics()
-    project = load_project(REPO, diags)
-    assert not diags.has_errors
-    return project.corpus
 
 
 class Tables(HTMLParser):

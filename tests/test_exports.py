@@ -7,21 +7,9 @@ import json
 from pathlib import Path
 
 import bibtexparser
-import pytest
 import rispy
 from citeproc.source.json import CiteProcJSON
 from sitetools import REPO, parse_page
-
-from ketsite.build import load_project
-from ketsite.diagnostics import Diagnostics
-
-
-@pytest.fixture(scope="module")
-def corpus():
-    diags = Diagnostics()
-    project = load_project(REPO, diags)
-    assert not diags.has_errors
-    return project.corpus
 
 
 def source_entries(root: Path = REPO) -> dict[str, tuple[str, dict[str, str]]]:

@@ -10,7 +10,6 @@ from urllib.parse import parse_qs
 
 import bibtexparser
 import extruct
-import pytest
 from bibtexparser.middlewares.names import (
     parse_single_name_into_parts,
     split_multiple_persons_names,
@@ -18,8 +17,6 @@ from bibtexparser.middlewares.names import (
 from scratch import EVIL_TITLE
 from sitetools import REPO
 
-from ketsite.build import load_project
-from ketsite.diagnostics import Diagnostics
 from ketsite.sources.latex import latex_to_unicode
 
 BASE = "https://ketsite.netlify.app/"
@@ -53,12 +50,6 @@ def head(path: Path) -> HeadParser:
     return parser
 
 
-@pytest.fixture(scope="module")
-def corpus():
-    diags = Diagnostics()
-    project = load_project(REPO, diags)
-    assert not diags.has_errors
-    return project.corpus
 
 
 def bib_entries() -> dict[str, tuple[str, dict[str, str]]]:

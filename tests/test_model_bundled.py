@@ -1,20 +1,9 @@
 """The bundled content, loaded into the model: identities, counts and cross-links from the seeds."""
 
-from pathlib import Path
-
-import pytest
-
-from ketsite.build import load_project
-from ketsite.diagnostics import Diagnostics
-from sitetools import REPO
 
 
-@pytest.fixture(scope="module")
-def corpus():
-    diags = Diagnostics()
-    project = load_project(REPO, diags)
-    assert not diags.items, [d.format() for d in diags.sorted()]
-    return project.corpus
+
+
 
 
 def test_every_seed_paper_is_one_entry(corpus):

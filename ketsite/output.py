@@ -47,25 +47,90 @@ def write_tree(root: Path, files: dict[str, bytes]) -> None:
 def write_atomically(out: Path, files: dict[str, bytes]) -> None:
     """Replace the folder ``out`` with exactly ``files``; on any error ``out`` is unchanged."""
     out = out.absolute()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    tmp = new_folder(out)
     try:
         write_tree(tmp, files)
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / "site")
-            try:
-                os.replace(tmp, out)
-            except OSError:
-                os.replace(old / "site", out)
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        swap_into_place(tmp, out)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def new_folder(out: Path) -> Path:
+    """An empty sibling of ``out`` to build the next site in (same file system: the swap is a rename)."""
+    out = out.absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+
+
+def swap_into_place(tmp: Path, out: Path) -> None:
+    """Replace the folder ``out`` by the finished folder ``tmp`` with renames only."""
+    out = out.absolute()
+    os.chmod(tmp, 0o755)
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.replace(out, old / "site")
+        try:
+            os.replace(tmp, out)
+        except OSError:
+            os.replace(old / "site", out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+def check_relative(rel: str) -> tuple[str, ...]:
+    """The parts of a site-relative path; no absolute paths, ``..``, backslashes or NULs."""
+    pure = PurePosixPath(rel)
+    if pure.is_absolute() or ".." in pure.parts or not pure.parts or "\\" in rel or "\x00" in rel:
+        raise OutputError(f"refusing to write outside the output folder: {rel!r}")
+    return pure.parts
+
+
+class FreshTreeWriter:
+    """Writes files into a folder this build just created (:func:`new_folder`).
+
+    Nothing else has written there, so no symlink can lead out of it and the textual check of
+    :func:`check_relative` is enough; folders already made are remembered. Tens of thousands of
+    pages make ``resolve()`` and ``mkdir`` per file a noticeable part of a build.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._made: set[str] = set()
+
+    def write(self, rel: str, data: bytes) -> None:
+        parts = check_relative(rel)
+        parent = "/".join(parts[:-1])
+        if parent and parent not in self._made:
+            (self.root / parent).mkdir(parents=True, exist_ok=True)
+            self._made.add(parent)
+        with open(os.path.join(self.root, rel), "wb") as f:
+            f.write(data)
+
+
+def replace_file(out: Path, rel: str, data: bytes) -> None:
+    """Write one file of an existing site: a temporary sibling renamed over it (never half-written)."""
+    target = safe_join(out, rel)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+
+
+def remove_file(out: Path, rel: str) -> None:
+    """Remove a file no longer built, and the folders it leaves empty."""
+    target = safe_join(out, rel)
+    target.unlink(missing_ok=True)
+    parent = target.parent
+    root = out.absolute()
+    while parent != root and parent.is_relative_to(root):
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
 
 
 def update_in_place(out: Path, files: dict[str, bytes]) -> list[str]:

@@ -16,6 +16,7 @@ from jinja2 import (
     BytecodeCache,
     ChoiceLoader,
     Environment,
+    FileSystemBytecodeCache,
     FileSystemLoader,
     StrictUndefined,
     TemplateError,
@@ -64,6 +65,7 @@ class PageHelpers:
     def __init__(self, route: Route, ctx: SiteContext) -> None:
         self.route = route
         self.ctx = ctx
+        self._links: dict[tuple[str, str], str] = {}  # a page links to one author many times
 
     def _href(self, to_path: str) -> str:
         if self.route.kind == "404" and self.ctx.style is LinkStyle.PRETTY:
@@ -73,7 +75,11 @@ class PageHelpers:
         return relative_href(self.route.path, to_path, self.ctx.style)
 
     def link(self, kind: str, ident: str = "") -> str:
-        return self._href(self.ctx.routes.get(kind, ident).path)
+        key = (kind, ident)
+        href = self._links.get(key)
+        if href is None:
+            href = self._links[key] = self._href(self.ctx.routes.get(kind, ident).path)
+        return href
 
     def has(self, kind: str, ident: str = "") -> bool:
         return self.ctx.routes.has(kind, ident)
@@ -149,8 +155,16 @@ _COMPILED = _CompiledTemplates()
 
 
 class Renderer:
-    def __init__(self, template_dirs: list[Path], ctx: SiteContext) -> None:
+    def __init__(self, template_dirs: list[Path], ctx: SiteContext,
+                 bytecode_dir: Path | None = None) -> None:
         self.ctx = ctx
+        cache = None
+        if bytecode_dir is not None:  # compiled templates kept between runs (.ketsite-cache/jinja)
+            try:
+                bytecode_dir.mkdir(parents=True, exist_ok=True)
+                cache = FileSystemBytecodeCache(str(bytecode_dir))
+            except OSError:
+                cache = None
         self.env = Environment(
             loader=ChoiceLoader([FileSystemLoader(str(d)) for d in template_dirs]),
             autoescape=True,
@@ -158,7 +172,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
-            bytecode_cache=_COMPILED,
+            # on disk between runs (.ketsite-cache/jinja), else in memory for this process
+            bytecode_cache=cache if cache is not None else _COMPILED,
+            auto_reload=False,  # templates are read once per build; no stat per page
         )
         self.env.globals.update(
             site=ctx.config, corpus=ctx.corpus, DESIGNS=DESIGNS, DIRECTIONS=DIRECTIONS,

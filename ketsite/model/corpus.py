@@ -97,8 +97,9 @@ def _authors(
                             f"({claimed[1]})")
                 continue
             remap[ident] = (author.id, loc)
+    targets = {target for target, _ in remap.values()}
     for author in overrides.values():
-        if not any(target == author.id for target, _ in remap.values()):
+        if author.id not in targets:
             diags.error(author.loc, f"author file '{author.id}': neither its name nor a variant "
                         "matches any author in bib/")
         claimed = remap.get(author.id)

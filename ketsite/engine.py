@@ -77,6 +77,7 @@ class BuildResult:
     removed: list[str] = field(default_factory=list)  # files deleted (incremental)
     parsed_files: list[str] = field(default_factory=list)  # source files parsed (not from cache)
     peak_rss_mib: float = 0.0
+    workers: int = 1  # processes that rendered
 
 
 @dataclass
@@ -164,14 +165,15 @@ def _render_share(share: int) -> tuple[list[tuple[str, bytes, RouteKey, frozense
 
 def render_to_folder(
     render: RouteRenderer, routes: list[Route], folder: Path, jobs: int,
-) -> tuple[dict[str, bytes], dict[RouteKey, frozenset[Dep]], float, float]:
-    """Render ``routes`` into the fresh ``folder``; digests and dependencies by route, and the
-    render and write seconds summed over workers."""
+    min_routes: int = PARALLEL_MIN_ROUTES,
+) -> tuple[dict[str, bytes], dict[RouteKey, frozenset[Dep]], float, float, int]:
+    """Render ``routes`` into the fresh ``folder``; digests and dependencies by route, the render
+    and write seconds summed over workers, and the number of workers."""
     writer = FreshTreeWriter(folder)
     digests: dict[str, bytes] = {}
     deps: dict[RouteKey, frozenset[Dep]] = {}
     interned: dict[Dep, Dep] = {}
-    shares = jobs if jobs > 1 and len(routes) >= PARALLEL_MIN_ROUTES else 1
+    shares = jobs if jobs > 1 and len(routes) >= min_routes else 1
     _WORKER.update(render=render, writer=writer, routes=routes, shares=shares)
     try:
         if shares == 1:
@@ -193,7 +195,7 @@ def render_to_folder(
             if render.track:
                 # Equal dependencies of different pages share one object: a tenth of the memory.
                 deps[key] = frozenset(interned.setdefault(d, d) for d in route_deps)
-    return digests, deps, t_render, t_write
+    return digests, deps, t_render, t_write, shares
 
 
 # --- comparing two builds -------------------------------------------------------------------------
@@ -234,8 +236,9 @@ class Builder:
     def __init__(
         self, root: Path, out: Path, style: LinkStyle = LinkStyle.PRETTY, *,
         jobs: int | None = None, live_reload: bool = False, cache: bool = True,
-        persist_state: bool = False, track: bool = True,
+        persist_state: bool = False, track: bool = True, parallel_min: int = PARALLEL_MIN_ROUTES,
     ) -> None:
+        self.parallel_min = parallel_min
         self.root = root
         self.out = out.absolute()
         self.style = style
@@ -340,7 +343,8 @@ class Builder:
         t = time.perf_counter()
         tmp = new_folder(self.out)
         try:
-            digests, deps, t_render, t_write = render_to_folder(render, routes, tmp, self.jobs)
+            digests, deps, t_render, t_write, result.workers = render_to_folder(
+                render, routes, tmp, self.jobs, self.parallel_min)
             writer = FreshTreeWriter(tmp)
             for path, data in sorted(files.items()):  # assets
                 writer.write(path, data)
@@ -367,9 +371,14 @@ class Builder:
         t = time.perf_counter()
         changed = changed_entries(old, ctx.corpus, ctx.routes)
         routes = {k: r for k, r in ctx.routes.routes.items() if is_output(r)}
+        # A new process trusts the output folder only as far as a stat per file: a page deleted
+        # by hand is rendered again. (A long-running process owns its folder.)
+        missing = {p for p in old.digests if not os.path.isfile(os.path.join(self.out, p))} \
+            if self.persist_state else set()
         dirty = [
             r for k, r in routes.items()
-            if k not in old.deps or old.routes.routes.get(k) != r or not old.deps[k].isdisjoint(changed)
+            if k not in old.deps or old.routes.routes.get(k) != r or r.path in missing
+            or not old.deps[k].isdisjoint(changed)
         ]
         render = RouteRenderer(ctx, dirs, True, self._bytecode_dir())
         outputs: dict[str, bytes] = {}
@@ -389,7 +398,7 @@ class Builder:
         written = []
         for path in sorted(outputs):
             digest = _digest(outputs[path])
-            if digests.get(path) != digest or not safe_join(self.out, path).is_file():
+            if digests.get(path) != digest or path in missing:
                 replace_file(self.out, path, outputs[path])
                 written.append(path)
             digests[path] = digest

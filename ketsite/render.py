@@ -22,7 +22,7 @@ from jinja2 import (
     TemplateError,
 )
 from jinja2.bccache import Bucket
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ketsite import charts
 from ketsite.config import SiteConfig
@@ -73,6 +73,22 @@ class PageHelpers:
             target = Route("x", "", to_path, "").url_path
             return self.ctx.config.base_path + target
         return relative_href(self.route.path, to_path, self.ctx.style)
+
+    def author_links(self, paper: Paper, limit: int = 0) -> Markup:
+        """``paper``'s authors as links, the first ``limit`` of them if more, then ", et al.".
+
+        The body of the ``author_list`` macro, in Python: it runs for every paper listed on every
+        page, and a Jinja loop calling ``h.link`` costs several times as much.
+        """
+        authors = paper.authors
+        shown = authors if not limit or len(authors) <= limit else authors[:limit]
+        html = ", ".join(
+            f'<a href="{escape(self.link("author", c.author_id))}">{escape(c.name.display)}</a>'
+            for c in shown
+        )
+        if len(shown) < len(authors):
+            html += ", et al."
+        return Markup(html)
 
     def link(self, kind: str, ident: str = "") -> str:
         key = (kind, ident)

@@ -108,60 +108,107 @@ def source_key(kind: str, source: SourceFile) -> str:
 
 
 class FragmentStore:
-    """Fragments by key: in memory for a long-running process, on disk under ``.ketsite-cache``."""
+    """Fragments by key: in memory for a long-running process, on disk under ``.ketsite-cache``.
+
+    A ``.bib`` file's fragment (hundreds of papers) is one file on disk; the many small YAML files
+    of a content folder share one pack per folder, since creating thousands of small files is slow
+    on some file systems (and so is reading them back).
+    """
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder / "parsed" if folder is not None else None
         self.memory: dict[str, Fragment] = {}
+        self._packs: dict[str, dict[str, Fragment]] = {}  # kind → key → fragment, as on disk
+        self._dirty: set[str] = set()
 
     def _path(self, key: str) -> Path:
         assert self.folder is not None
         return self.folder / key[:2] / f"{key}.pickle"
 
-    def get(self, key: str) -> Fragment | None:
+    def _pack_path(self, kind: str) -> Path:
+        assert self.folder is not None
+        return self.folder / f"{kind}.pack.pickle"
+
+    def _pack(self, kind: str) -> dict[str, Fragment]:
+        pack = self._packs.get(kind)
+        if pack is None:
+            pack = {}
+            if self.folder is not None:
+                loaded = _read_pickle(self._pack_path(kind))
+                if isinstance(loaded, dict):
+                    pack = loaded
+            self._packs[kind] = pack
+        return pack
+
+    def get(self, key: str, kind: str = "bib") -> Fragment | None:
         frag = self.memory.get(key)
         if frag is not None or self.folder is None:
             return frag
-        try:
-            data = self._path(key).read_bytes()
-            frag = pickle.loads(data)
-        except FileNotFoundError:
-            return None
-        except Exception as exc:  # a damaged cache file is a miss, never a failed build
-            log.debug("ignoring unreadable cache entry %s: %s", key, exc)
-            return None
+        if kind == "bib":
+            frag = _read_pickle(self._path(key))
+        else:
+            frag = self._pack(kind).get(key)
         if not isinstance(frag, Fragment):
             return None
         self.memory[key] = frag
         return frag
 
-    def put(self, key: str, frag: Fragment) -> None:
+    def put(self, key: str, frag: Fragment, kind: str = "bib") -> None:
         self.memory[key] = frag
         if self.folder is None:
             return
-        path = self._path(key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(frag, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except OSError as exc:  # a read-only or full disk: build without the cache
-            log.debug("cannot write cache entry %s: %s", key, exc)
+        if kind != "bib":
+            self._pack(kind)[key] = frag
+            self._dirty.add(kind)
+            return
+        _write_pickle(self._path(key), frag)
 
-    def retain(self, keys: set[str]) -> None:
-        """Forget fragments of files that no longer exist in that form (memory and disk)."""
+    def retain(self, keys_by_kind: dict[str, set[str]]) -> None:
+        """Forget fragments of files that no longer exist in that form, then write what changed."""
+        keys = set().union(*keys_by_kind.values()) if keys_by_kind else set()
         for key in list(self.memory):
             if key not in keys:
                 del self.memory[key]
-        if self.folder is None or not self.folder.is_dir():
+        if self.folder is None:
             return
-        for sub in self.folder.iterdir():
-            if not sub.is_dir():
+        for kind, wanted in keys_by_kind.items():
+            if kind == "bib":
                 continue
-            for entry in sub.iterdir():
-                if entry.suffix == ".pickle" and entry.stem not in keys:
-                    entry.unlink(missing_ok=True)
+            pack = self._pack(kind)
+            for key in list(pack):
+                if key not in wanted:
+                    del pack[key]
+                    self._dirty.add(kind)
+        for kind in sorted(self._dirty):
+            _write_pickle(self._pack_path(kind), self._packs[kind])
+        self._dirty.clear()
+        if self.folder.is_dir():
+            for sub in self.folder.iterdir():
+                if sub.is_dir():
+                    for entry in sub.iterdir():
+                        if entry.suffix == ".pickle" and entry.stem not in keys:
+                            entry.unlink(missing_ok=True)
+
+
+def _read_pickle(path: Path) -> object:
+    try:
+        return pickle.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # a damaged cache file is a miss, never a failed build
+        log.debug("ignoring unreadable cache file %s: %s", path, exc)
+        return None
+
+
+def _write_pickle(path: Path, value: object) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only or full disk: build without the cache
+        log.debug("cannot write cache file %s: %s", path, exc)
 
 
 def _parse_job(job: tuple[str, SourceFile]) -> Fragment:
@@ -198,15 +245,21 @@ def parse_all(
     stats = stats if stats is not None else LoadStats()
     files = list(sources_by_kind(sources))
     keys = [source_key(kind, s) for kind, s in files] if store is not None else []
-    frags: list[Fragment | None] = [store.get(k) for k in keys] if store is not None else [None] * len(files)
+    frags: list[Fragment | None] = (
+        [store.get(k, kind) for k, (kind, _) in zip(keys, files, strict=True)]
+        if store is not None else [None] * len(files)
+    )
     missing = [i for i, f in enumerate(frags) if f is None]
     fresh = _parse_all([files[i] for i in missing], workers)
     for i, frag in zip(missing, fresh, strict=True):
         frags[i] = frag
         if store is not None:
-            store.put(keys[i], frag)
+            store.put(keys[i], frag, files[i][0])
     if store is not None:
-        store.retain(set(keys))
+        by_kind: dict[str, set[str]] = {kind: set() for kind in KINDS}
+        for key, (kind, _) in zip(keys, files, strict=True):
+            by_kind[kind].add(key)
+        store.retain(by_kind)
     stats.files = len(files)
     stats.parsed = len(missing)
     stats.changed = [files[i][1].rel for i in missing]

@@ -63,8 +63,13 @@ def new_folder(out: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
 
 
-def swap_into_place(tmp: Path, out: Path) -> None:
-    """Replace the folder ``out`` by the finished folder ``tmp`` with renames only."""
+def swap_into_place(tmp: Path, out: Path, background_delete: bool = False) -> None:
+    """Replace the folder ``out`` by the finished folder ``tmp`` with renames only.
+
+    With ``background_delete`` the previous site (already renamed out of the way) is deleted by a
+    separate process, so the build is done as soon as the new site is in place: deleting tens of
+    thousands of files takes as long as writing them.
+    """
     out = out.absolute()
     os.chmod(tmp, 0o755)
     if out.exists():
@@ -75,9 +80,32 @@ def swap_into_place(tmp: Path, out: Path) -> None:
         except OSError:
             os.replace(old / "site", out)
             raise
-        shutil.rmtree(old, ignore_errors=True)
+        if background_delete:
+            delete_in_background(old)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, out)
+
+
+def delete_in_background(folder: Path) -> None:
+    """Remove ``folder`` from a detached grandchild process (or now, where there is no fork)."""
+    if not hasattr(os, "fork"):
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    try:
+        pid = os.fork()
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    if pid == 0:  # child: fork the worker and leave at once, so nobody has to wait for it
+        try:
+            if os.fork() == 0:
+                os.setsid()
+                shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
 
 
 def check_relative(rel: str) -> tuple[str, ...]:

@@ -7,21 +7,17 @@ The library is generated once per (N, generator version) under ``--work`` (defau
 process, so its peak memory (``getrusage`` of the process and its workers) is its own:
 
 - ``cold``: full build, no cache of parsed sources, output folder removed first;
-- ``cached``: full build again, parsed sources from ``.ketsite-cache/`` (a second ``ketsite build``);
+- ``cached``: full build again, parsed sources from ``.ketsite-cache/`` (a second build);
 - ``warm-cli``: one paper's BibTeX entry edited (its title), then ``ketsite build --incremental``
   in a new process, against the state the previous incremental build left on disk;
 - ``warm-serve``: the same edit rebuilt by a long-running process that built the site before (as
   ``ketsite serve`` does): only the rebuild is timed.
 
 The edit is undone after each warm measurement, so the library stays as generated. Times are wall
-clock; ``cpu`` is user+sys of the process and its workers, which is less sensitive to a busy machine.
+clock; ``cpu`` is user+sys of the process and its workers (less sensitive to a busy machine).
 """
 
 from __future__ import annotations
-
-import time
-
-_PROCESS_START = time.perf_counter()  # the warm-cli measurement counts imports, as a user does
 
 import argparse
 import json
@@ -32,8 +28,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+_PROCESS_START = time.perf_counter()  # warm-cli counts ketsite's imports, as a user waits for them
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
@@ -200,14 +198,16 @@ def main(argv: list[str] | None = None) -> int:
     import platform
 
     print(f"ketsite benchmark: N={args.n} papers, {rows[0][1]['pages']:.0f} pages, "
-          f"jobs={args.jobs or os.cpu_count()}, repeat={args.repeat}, Python {platform.python_version()}, "
+          f"jobs={args.jobs or os.cpu_count()}, repeat={args.repeat}, "
+          f"Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, load average {load_before:.1f}→{load_after:.1f}")
     widths = {c: max(len(c), 8) for c in COLUMNS}
     header = "| mode       | " + " | ".join(c.rjust(widths[c]) for c in COLUMNS) + " |"
     print(header)
     print("|" + "-" * 12 + "|" + "|".join("-" * (widths[c] + 2) for c in COLUMNS) + "|")
     for mode, row in rows:
-        print(f"| {mode:<10} | " + " | ".join(fmt(row[c], c).rjust(widths[c]) for c in COLUMNS) + " |")
+        cells = " | ".join(fmt(row[c], c).rjust(widths[c]) for c in COLUMNS)
+        print(f"| {mode:<10} | {cells} |")
     print("times in seconds (wall; cpu = user+sys incl. workers); pages/s = routes rendered / wall")
     return 0
 

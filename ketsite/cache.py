@@ -1,11 +1,11 @@
-"""Parsing every source file, once: results cached on disk by content hash, misses parsed in parallel.
+"""Parsing every source file once: cached on disk by content hash, misses parsed in parallel.
 
 Each source file is parsed on its own (``parse_bibtex`` + ``parse_paper`` for a ``.bib`` file, one
-``parse_*`` for a YAML file) into a :class:`Fragment`: what it adds to :class:`ParsedSources` and the
-diagnostics it raised. A fragment depends only on the file's path and text and on ketsite's parsing
-code, so it is stored in ``.ketsite-cache/parsed/`` under a hash of exactly those; an edit to one file
-re-parses that file only. Fragments are merged back in source order, so the result — entities,
-references and diagnostics — is the same as parsing everything in one pass.
+``parse_*`` for a YAML file) into a :class:`Fragment`: what it adds to :class:`ParsedSources`
+and the diagnostics it raised. A fragment depends only on the file's path and text and on
+ketsite's parsing code, so it is stored in ``.ketsite-cache/parsed/`` under a hash of exactly
+those; an edit to one file re-parses that file only. Fragments are merged back in source order,
+so the result — entities, references and diagnostics — is the same as parsing everything in one pass.
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ from pathlib import Path
 from ketsite.diagnostics import Diagnostic, Diagnostics
 from ketsite.model.entities import ParsedSources
 from ketsite.model.parse import (
-    parse_annotation, parse_author, parse_condition, parse_paper, parse_review,
+    parse_annotation,
+    parse_author,
+    parse_condition,
+    parse_paper,
+    parse_review,
 )
 from ketsite.sources.bibtex import RawEntry, parse_bibtex
 from ketsite.sources.discover import SourceFile, SourceSet
@@ -144,10 +148,7 @@ class FragmentStore:
         frag = self.memory.get(key)
         if frag is not None or self.folder is None:
             return frag
-        if kind == "bib":
-            frag = _read_pickle(self._path(key))
-        else:
-            frag = self._pack(kind).get(key)
+        frag = _read_pickle(self._path(key)) if kind == "bib" else self._pack(kind).get(key)
         if not isinstance(frag, Fragment):
             return None
         self.memory[key] = frag
@@ -225,7 +226,8 @@ def _parse_all(jobs: list[tuple[str, SourceFile]], workers: int) -> list[Fragmen
     order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][1].text))
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(workers) as pool:
-        results = pool.map(_parse_job, [jobs[i] for i in order], chunksize=max(1, len(jobs) // (workers * 8)))
+        chunk = max(1, len(jobs) // (workers * 8))
+        results = pool.map(_parse_job, [jobs[i] for i in order], chunksize=chunk)
     out: list[Fragment | None] = [None] * len(jobs)
     for i, frag in zip(order, results, strict=True):
         out[i] = frag

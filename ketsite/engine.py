@@ -38,11 +38,15 @@ from ketsite.diagnostics import Diagnostics
 from ketsite.generators import GENERATORS, generate
 from ketsite.model.corpus import Corpus, build_corpus
 from ketsite.output import (
-    FreshTreeWriter, new_folder, remove_file, replace_file, safe_join, swap_into_place,
+    FreshTreeWriter,
+    new_folder,
+    remove_file,
+    replace_file,
+    swap_into_place,
 )
 from ketsite.render import Renderer, SiteContext
 from ketsite.site.routes import LinkStyle, Route, RouteTable
-from ketsite.site.tracking import ANY, Dep, TrackedObject, TrackedRoutes, lookup
+from ketsite.site.tracking import ANY, Dep, TrackedObject, TrackedRoutes
 from ketsite.sources.discover import discover
 
 log = logging.getLogger(__name__)
@@ -74,7 +78,7 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     mode: str = "full"  # "full" or "incremental"
     rendered: int = 0  # routes rendered (all of them for a full build)
-    written: list[str] = field(default_factory=list)  # files written (incremental: only changed ones)
+    written: list[str] = field(default_factory=list)  # files written (incremental: changed ones)
     removed: list[str] = field(default_factory=list)  # files deleted (incremental)
     parsed_files: list[str] = field(default_factory=list)  # source files parsed (not from cache)
     peak_rss_mib: float = 0.0
@@ -104,7 +108,7 @@ def peak_rss_mib() -> float:
     return max(own, children) / 1024
 
 
-# --- rendering one route ---------------------------------------------------------------------------
+# --- rendering one route -------------------------------------------------------------------------
 
 
 class RouteRenderer:
@@ -146,7 +150,10 @@ def is_output(route: Route) -> bool:
 _WORKER: dict[str, Any] = {}  # set in the parent just before forking; read by the forked workers
 
 
-def _render_share(share: int) -> tuple[list[tuple[str, bytes, RouteKey, frozenset[Dep]]], float, float]:
+Rendered = tuple[str, bytes, RouteKey, frozenset[Dep]]  # path, digest, route, what it read
+
+
+def _render_share(share: int) -> tuple[list[Rendered], float, float]:
     job = _WORKER
     render: RouteRenderer = job["render"]
     writer: FreshTreeWriter = job["writer"]

@@ -57,7 +57,7 @@ def write_atomically(out: Path, files: dict[str, bytes]) -> None:
 
 
 def new_folder(out: Path) -> Path:
-    """An empty sibling of ``out`` to build the next site in (same file system: the swap is a rename)."""
+    """An empty sibling of ``out`` for the next site (same file system: the swap is a rename)."""
     out = out.absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
@@ -139,7 +139,7 @@ class FreshTreeWriter:
 
 
 def replace_file(out: Path, rel: str, data: bytes) -> None:
-    """Write one file of an existing site: a temporary sibling renamed over it (never half-written)."""
+    """Write one file of an existing site: a temporary sibling renamed over it (never half-done)."""
     target = safe_join(out, rel)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sitetools import REPO
 
 from ketsite.build import build
 from ketsite.engine import Builder
-from sitetools import REPO
 
 _spec = importlib.util.spec_from_file_location("ketsite_bench_synth",
                                                REPO / "benchmarks" / "synth.py")
@@ -51,7 +51,7 @@ def full_build(root: Path, out: Path) -> dict[str, bytes]:
     return tree(out)
 
 
-# --- edits ------------------------------------------------------------------------------------------
+# --- edits ---------------------------------------------------------------------------------
 
 
 def _bib(root: Path) -> Path:
@@ -288,3 +288,15 @@ def test_parse_cache_is_used_and_invalidated_by_content(library, tmp_path):
     third = Builder(library, out, jobs=1).build(incremental=False)
     assert third.parsed_files == [_bib(library).relative_to(library).as_posix()]
     assert tree(out) == full_build(library, tmp_path / "clean")
+
+
+def test_synthetic_library_is_deterministic_and_valid(pristine, tmp_path):
+    again = tmp_path / "again"
+    synth.generate(N, again)
+    assert tree(again) == tree(pristine)
+    other = tmp_path / "other"
+    synth.generate(N + 1, other)
+    assert tree(other) != tree(pristine)
+    text = "\n".join(p.read_text() for p in (pristine / "bib").glob("*.bib"))
+    assert "{\\" in text and re.search(r"[^\x00-\x7f]", text)  # LaTeX accents and raw Unicode
+    assert len(list((pristine / "content" / "conditions").glob("*.yaml"))) == 15

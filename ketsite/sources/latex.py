@@ -3,10 +3,10 @@
 pylatexenc is accurate but slow (about 10 µs per character plus ~0.3 ms per call) and super-linear
 on long inputs; at ten thousand papers with accented author names it would be most of a build. So:
 plain text skips it entirely; the forms BibTeX files are made of — accents (``{\\'e}``, ``\\"u``,
-``\\c{c}``), letters (``\\o``, ``\\ss``, ``{\\L}``), escapes (``\\&``), dashes and ``~`` — are decoded
-by a small tokenizer whose output is tested to equal pylatexenc's for every accent and letter;
-anything else (math, other macros, comments, quotes) goes to pylatexenc. Identical strings are
-decoded once. Callers cap field length first. This is the only module that imports ``pylatexenc``.
+``\\c{c}``), letters (``\\o``, ``\\ss``, ``{\\L}``), escapes (``\\&``), dashes and ``~`` — are
+decoded by a small tokenizer whose output is tested to equal pylatexenc's for every accent and
+letter; anything else (math, other macros, comments, quotes) goes to pylatexenc. Identical
+strings are decoded once. Callers cap field length first. The only module importing pylatexenc.
 """
 
 from __future__ import annotations

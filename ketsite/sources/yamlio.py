@@ -215,7 +215,8 @@ def _compose_fast(text: str) -> Node | None:
             event = loader.get_event()
             kind = type(event)
             if kind in _NODE_EVENTS:
-                if event.anchor is not None or event.tag not in (None, "!") or len(stack) >= MAX_DEPTH:
+                if (event.anchor is not None or event.tag not in (None, "!")
+                        or len(stack) >= MAX_DEPTH):
                     raise _Fallback
                 if kind is ScalarEvent:
                     tag = loader.resolve(ScalarNode, event.value, event.implicit)

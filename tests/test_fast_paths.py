@@ -45,7 +45,8 @@ def test_letter_macros_match_pylatexenc(name):
 
 TOKENS = st.sampled_from([
     "a", "Ketamine", " ", "  ", "\n", "-", "--", "---", "~", "{", "}", "{S}", "\\&", "\\%", "\\_",
-    "\\#", "\\$", "{\\'e}", "\\'e", "\\\"u", "\\\"{o}", "{\\c c}", "\\c{C}", "{\\k a}", "\\l", "{\\L}",
+    "\\#", "\\$", "{\\'e}", "\\'e", "\\\"u", "\\\"{o}", "{\\c c}", "\\c{C}", "{\\k a}", "\\l",
+    "{\\L}",
     "\\o", "\\ss", "\\aa{}", "{\\'\\i}", "\\v{s}", "\\H o", "$x$", "\\emph{x}", "\\textit{a b}",
     "``", "''", "&", "%", "\\'", "\\\\", "\\cc", "\\'{}", "é", "Gąska", ",", ":", "(", ")", "'",
 ])
@@ -73,7 +74,8 @@ def test_fast_relpath_equals_posixpath(to_path, base):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from("ab {}\t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2028\u3000é"), max_size=20))
+@given(st.text(alphabet=st.sampled_from("ab {}\t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2028\u3000é"),
+               max_size=20))
 def test_space_folding_equals_the_regex(text):
     import re
 

@@ -5,7 +5,7 @@ Each source file is parsed on its own (``parse_bibtex`` + ``parse_paper`` for a 
 and the diagnostics it raised. A fragment depends only on the file's path and text and on
 ketsite's parsing code, so it is stored in ``.ketsite-cache/parsed/`` under a hash of exactly
 those; an edit to one file re-parses that file only. Fragments are merged back in source order,
-so the result — entities, references and diagnostics — is the same as parsing everything in one pass.
+so the result — entities, references and diagnostics — is that of parsing everything at once.
 """
 
 from __future__ import annotations

@@ -206,6 +206,32 @@ def render_to_folder(
     return digests, deps, t_render, t_write, shares
 
 
+def _render_slice(share: int) -> list[tuple[bytes, frozenset[Dep]]]:
+    job = _WORKER
+    return [job["render"](r) for r in job["routes"][share::job["shares"]]]
+
+
+def render_many(render: RouteRenderer, routes: list[Route], jobs: int,
+                min_routes: int = PARALLEL_MIN_ROUTES) -> list[tuple[bytes, frozenset[Dep]]]:
+    """Bytes and dependencies of each route, in order; in forked workers when there are many."""
+    shares = jobs if jobs > 1 and len(routes) >= min_routes else 1
+    if shares == 1:
+        return [render(r) for r in routes]
+    import multiprocessing
+
+    render.warm_up(routes)
+    _WORKER.update(render=render, routes=routes, shares=shares)
+    try:
+        with multiprocessing.get_context("fork").Pool(shares) as pool:
+            parts = pool.map(_render_slice, range(shares), chunksize=1)
+    finally:
+        _WORKER.clear()
+    out: list[tuple[bytes, frozenset[Dep]]] = [(b"", frozenset())] * len(routes)
+    for share, part in enumerate(parts):
+        out[share::shares] = part
+    return out
+
+
 # --- comparing two builds -------------------------------------------------------------------------
 
 
@@ -239,22 +265,27 @@ def changed_entries(old: BuildState, corpus: Corpus, routes: RouteTable) -> set[
 
 
 class Builder:
-    """Builds one project into one output folder, as often as asked, as little as needed."""
+    """Builds one project into one output folder, as often as asked, as little as needed.
+
+    With ``out=None`` the site is kept in memory instead (``files``: path → bytes), as
+    ``ketsite serve`` serves it; rebuilds then update that dict.
+    """
 
     def __init__(
-        self, root: Path, out: Path, style: LinkStyle = LinkStyle.PRETTY, *,
+        self, root: Path, out: Path | None, style: LinkStyle = LinkStyle.PRETTY, *,
         jobs: int | None = None, live_reload: bool = False, cache: bool = True,
         persist_state: bool = False, track: bool = True, parallel_min: int = PARALLEL_MIN_ROUTES,
     ) -> None:
         self.parallel_min = parallel_min
         self.root = root
-        self.out = out.absolute()
+        self.out = out.absolute() if out is not None else None
+        self.files: dict[str, bytes] | None = None  # the site, in memory mode
         self.style = style
         self.jobs = jobs if jobs is not None else default_jobs()
         self.live_reload = live_reload
         self.cache_dir = root / CACHE_DIR if cache else None
         self.store = FragmentStore(self.cache_dir)
-        self.persist_state = persist_state and self.cache_dir is not None
+        self.persist_state = persist_state and self.cache_dir is not None and out is not None
         self.track = track or persist_state
         self.state: BuildState | None = None
         self._state_loaded = False
@@ -343,8 +374,9 @@ class Builder:
         if gc_enabled:
             gc.enable()
         old = self.state
-        if (incremental and old is not None and old.key == key and old.out == str(self.out)
-                and self.out.is_dir()):
+        exists = self.files is not None if self.out is None else self.out.is_dir()
+        if incremental and old is not None and old.key == key and old.out == str(self.out) \
+                and exists:
             self._incremental(result, old, key, ctx, files, dirs)
         else:
             self._full(result, key, ctx, files, dirs)
@@ -364,6 +396,9 @@ class Builder:
         routes = [r for r in ctx.routes.routes.values() if is_output(r)]
         render = RouteRenderer(ctx, dirs, self.track, self._bytecode_dir())
         t = time.perf_counter()
+        if self.out is None:
+            self._full_in_memory(result, key, ctx, files, render, routes)
+            return
         tmp = new_folder(self.out)
         try:
             digests, deps, t_render, t_write, result.workers = render_to_folder(
@@ -389,6 +424,29 @@ class Builder:
         self.state = BuildState(key, str(self.out), ctx.corpus, ctx.routes, deps, digests) \
             if self.track else None
 
+    def _full_in_memory(self, result: BuildResult, key: str, ctx: SiteContext,
+                        files: dict[str, bytes], render: RouteRenderer,
+                        routes: list[Route]) -> None:
+        t = time.perf_counter()
+        site: dict[str, bytes] = {}
+        deps: dict[RouteKey, frozenset[Dep]] = {}
+        for route, (data, route_deps) in zip(
+                routes, render_many(render, routes, self.jobs, self.parallel_min), strict=True):
+            site[route.path] = data
+            deps[(route.kind, route.ident)] = route_deps
+        site.update(files)
+        self.files = site
+        result.timings["render"] = time.perf_counter() - t
+        result.timings["write"] = 0.0
+        result.mode = "full"
+        result.rendered = len(routes)
+        result.written = sorted(site)
+        result.files = len(site)
+        result.pages = sum(1 for p in site if p.endswith(".html"))
+        digests = {path: _digest(data) for path, data in site.items()}
+        self.state = BuildState(key, "None", ctx.corpus, ctx.routes, deps, digests) \
+            if self.track else None
+
     def _incremental(self, result: BuildResult, old: BuildState, key: str, ctx: SiteContext,
                      files: dict[str, bytes], dirs: list[Path]) -> None:
         t = time.perf_counter()
@@ -397,7 +455,7 @@ class Builder:
         # A new process trusts the output folder only as far as a stat per file: a page deleted
         # by hand is rendered again. (A long-running process owns its folder.)
         missing = {p for p in old.digests if not os.path.isfile(os.path.join(self.out, p))} \
-            if self.persist_state else set()
+            if self.persist_state and self.out is not None else set()
         dirty = [
             r for k, r in routes.items()
             if k not in old.deps or old.routes.routes.get(k) != r or r.path in missing
@@ -409,8 +467,8 @@ class Builder:
         for k in list(deps):
             if k not in routes:
                 del deps[k]
-        for route in dirty:
-            data, route_deps = render(route)
+        for route, (data, route_deps) in zip(
+                dirty, render_many(render, dirty, self.jobs, self.parallel_min), strict=True):
             outputs[route.path] = data
             deps[(route.kind, route.ident)] = route_deps
         outputs.update(files)
@@ -422,12 +480,20 @@ class Builder:
         for path in sorted(outputs):
             digest = _digest(outputs[path])
             if digests.get(path) != digest or path in missing:
-                replace_file(self.out, path, outputs[path])
+                if self.out is None:
+                    assert self.files is not None
+                    self.files[path] = outputs[path]
+                else:
+                    replace_file(self.out, path, outputs[path])
                 written.append(path)
             digests[path] = digest
         removed = sorted(p for p in digests if p not in wanted)
         for path in removed:
-            remove_file(self.out, path)
+            if self.out is None:
+                assert self.files is not None
+                self.files.pop(path, None)
+            else:
+                remove_file(self.out, path)
             del digests[path]
         result.timings["write"] = time.perf_counter() - t
         result.mode = "incremental"

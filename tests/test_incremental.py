@@ -300,3 +300,14 @@ def test_synthetic_library_is_deterministic_and_valid(pristine, tmp_path):
     text = "\n".join(p.read_text() for p in (pristine / "bib").glob("*.bib"))
     assert "{\\" in text and re.search(r"[^\x00-\x7f]", text)  # LaTeX accents and raw Unicode
     assert len(list((pristine / "content" / "conditions").glob("*.yaml"))) == 15
+
+
+def test_in_memory_builder_follows_edits(library, tmp_path):
+    """`ketsite serve` keeps the site in memory: the same engine, updating a dict of files."""
+    builder = Builder(library, None, jobs=1)
+    assert builder.build().mode == "full"
+    for name in ("bib-authors", "annotation-remove", "condition-name"):
+        EDITS[name](library)
+        result = builder.build()
+        assert result.mode == "incremental" and 0 < result.rendered < 100, (name, result.rendered)
+        assert builder.files == full_build(library, tmp_path / f"clean-{name}"), name

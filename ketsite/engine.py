@@ -36,6 +36,7 @@ from ketsite.cache import CACHE_DIR, FragmentStore, LoadStats, parse_all
 from ketsite.config import load_config
 from ketsite.diagnostics import Diagnostics
 from ketsite.generators import GENERATORS, generate
+from ketsite.memo import Memo
 from ketsite.model.corpus import Corpus, build_corpus
 from ketsite.output import (
     FreshTreeWriter,
@@ -115,7 +116,7 @@ class RouteRenderer:
     """Turns routes into bytes, optionally recording what each one read."""
 
     def __init__(self, ctx: SiteContext, dirs: list[Path], track: bool,
-                 bytecode_dir: Path | None = None) -> None:
+                 bytecode_dir: Path | None = None, memo: Memo | None = None) -> None:
         self.track = track
         self.deps: set[Dep] = set()
         if track:
@@ -124,7 +125,8 @@ class RouteRenderer:
                 routes=TrackedRoutes(ctx.routes, self.deps),  # type: ignore[arg-type]
             )
         self.ctx = ctx
-        self.renderer = Renderer(dirs, ctx, bytecode_dir=bytecode_dir)
+        self.memo = memo if memo is not None else Memo(None)
+        self.renderer = Renderer(dirs, ctx, bytecode_dir=bytecode_dir, memo=self.memo)
 
     def warm_up(self, routes: Iterable[Route]) -> None:
         """Compile every template used before forking, so workers inherit them compiled."""
@@ -153,7 +155,7 @@ _WORKER: dict[str, Any] = {}  # set in the parent just before forking; read by t
 Rendered = tuple[str, bytes, RouteKey, frozenset[Dep]]  # path, digest, route, what it read
 
 
-def _render_share(share: int) -> tuple[list[Rendered], float, float]:
+def _render_share(share: int) -> tuple[list[Rendered], float, float, dict[str, Any]]:
     job = _WORKER
     render: RouteRenderer = job["render"]
     writer: FreshTreeWriter = job["writer"]
@@ -168,7 +170,7 @@ def _render_share(share: int) -> tuple[list[Rendered], float, float]:
         t_write += time.perf_counter() - t1
         t_render += t1 - t0
         out.append((route.path, _digest(data), (route.kind, route.ident), deps))
-    return out, t_render, t_write
+    return out, t_render, t_write, render.memo.take_new()
 
 
 def render_to_folder(
@@ -195,9 +197,10 @@ def render_to_folder(
     finally:
         _WORKER.clear()
     t_render = t_write = 0.0
-    for items, tr, tw in results:
+    for items, tr, tw, memo in results:
         t_render += tr
         t_write += tw
+        render.memo.merge(memo)
         for path, digest, key, route_deps in items:
             digests[path] = digest
             if render.track:
@@ -206,9 +209,10 @@ def render_to_folder(
     return digests, deps, t_render, t_write, shares
 
 
-def _render_slice(share: int) -> list[tuple[bytes, frozenset[Dep]]]:
+def _render_slice(share: int) -> tuple[list[tuple[bytes, frozenset[Dep]]], dict[str, Any]]:
     job = _WORKER
-    return [job["render"](r) for r in job["routes"][share::job["shares"]]]
+    done = [job["render"](r) for r in job["routes"][share::job["shares"]]]
+    return done, job["render"].memo.take_new()
 
 
 def render_many(render: RouteRenderer, routes: list[Route], jobs: int,
@@ -227,8 +231,9 @@ def render_many(render: RouteRenderer, routes: list[Route], jobs: int,
     finally:
         _WORKER.clear()
     out: list[tuple[bytes, frozenset[Dep]]] = [(b"", frozenset())] * len(routes)
-    for share, part in enumerate(parts):
+    for share, (part, memo) in enumerate(parts):
         out[share::shares] = part
+        render.memo.merge(memo)
     return out
 
 
@@ -285,6 +290,7 @@ class Builder:
         self.live_reload = live_reload
         self.cache_dir = root / CACHE_DIR if cache else None
         self.store = FragmentStore(self.cache_dir)
+        self.memo = Memo(self.cache_dir / "memo.pickle" if self.cache_dir is not None else None)
         self.persist_state = persist_state and self.cache_dir is not None and out is not None
         self.track = track or persist_state
         self.state: BuildState | None = None
@@ -381,6 +387,7 @@ class Builder:
         else:
             self._full(result, key, ctx, files, dirs)
         self._save_state()
+        self.memo.save()
         return self._finish(result, start)
 
     def _finish(self, result: BuildResult, start: float) -> BuildResult:
@@ -394,7 +401,7 @@ class Builder:
     def _full(self, result: BuildResult, key: str, ctx: SiteContext, files: dict[str, bytes],
               dirs: list[Path]) -> None:
         routes = [r for r in ctx.routes.routes.values() if is_output(r)]
-        render = RouteRenderer(ctx, dirs, self.track, self._bytecode_dir())
+        render = RouteRenderer(ctx, dirs, self.track, self._bytecode_dir(), self.memo)
         t = time.perf_counter()
         if self.out is None:
             self._full_in_memory(result, key, ctx, files, render, routes)
@@ -461,7 +468,7 @@ class Builder:
             if k not in old.deps or old.routes.routes.get(k) != r or r.path in missing
             or not old.deps[k].isdisjoint(changed)
         ]
-        render = RouteRenderer(ctx, dirs, True, self._bytecode_dir())
+        render = RouteRenderer(ctx, dirs, True, self._bytecode_dir(), self.memo)
         outputs: dict[str, bytes] = {}
         deps = dict(old.deps)
         for k in list(deps):

@@ -54,7 +54,9 @@ log = logging.getLogger(__name__)
 
 #: Below this many routes to render, worker processes cost more than they save.
 PARALLEL_MIN_ROUTES = 2000
-STATE_FORMAT = 1
+STATE_FORMAT = 2
+#: Dirty pages of this many bytes in all (last build) are rendered by worker processes.
+PARALLEL_MIN_BYTES = 2_000_000
 
 RouteKey = tuple[str, str]
 
@@ -96,6 +98,7 @@ class BuildState:
     routes: RouteTable
     deps: dict[RouteKey, frozenset[Dep]]
     digests: dict[str, bytes]  # output path → digest of its bytes
+    sizes: dict[str, int] = field(default_factory=dict)  # output path → bytes (a cost estimate)
 
 
 def _digest(data: bytes) -> bytes:
@@ -152,7 +155,7 @@ def is_output(route: Route) -> bool:
 _WORKER: dict[str, Any] = {}  # set in the parent just before forking; read by the forked workers
 
 
-Rendered = tuple[str, bytes, RouteKey, frozenset[Dep]]  # path, digest, route, what it read
+Rendered = tuple[str, bytes, RouteKey, frozenset[Dep], int]  # path, digest, route, reads, size
 
 
 def _render_share(share: int) -> tuple[list[Rendered], float, float, dict[str, Any]]:
@@ -169,18 +172,19 @@ def _render_share(share: int) -> tuple[list[Rendered], float, float, dict[str, A
         writer.write(route.path, data)
         t_write += time.perf_counter() - t1
         t_render += t1 - t0
-        out.append((route.path, _digest(data), (route.kind, route.ident), deps))
+        out.append((route.path, _digest(data), (route.kind, route.ident), deps, len(data)))
     return out, t_render, t_write, render.memo.take_new()
 
 
 def render_to_folder(
     render: RouteRenderer, routes: list[Route], folder: Path, jobs: int,
     min_routes: int = PARALLEL_MIN_ROUTES,
-) -> tuple[dict[str, bytes], dict[RouteKey, frozenset[Dep]], float, float, int]:
+) -> tuple[dict[str, bytes], dict[RouteKey, frozenset[Dep]], float, float, int, dict[str, int]]:
     """Render ``routes`` into the fresh ``folder``; digests and dependencies by route, the render
     and write seconds summed over workers, and the number of workers."""
     writer = FreshTreeWriter(folder)
     digests: dict[str, bytes] = {}
+    sizes: dict[str, int] = {}
     deps: dict[RouteKey, frozenset[Dep]] = {}
     interned: dict[Dep, Dep] = {}
     shares = jobs if jobs > 1 and len(routes) >= min_routes else 1
@@ -201,12 +205,13 @@ def render_to_folder(
         t_render += tr
         t_write += tw
         render.memo.merge(memo)
-        for path, digest, key, route_deps in items:
+        for path, digest, key, route_deps, size in items:
             digests[path] = digest
+            sizes[path] = size
             if render.track:
                 # Equal dependencies of different pages share one object: a tenth of the memory.
                 deps[key] = frozenset(interned.setdefault(d, d) for d in route_deps)
-    return digests, deps, t_render, t_write, shares
+    return digests, deps, t_render, t_write, shares, sizes
 
 
 def _render_slice(share: int) -> tuple[list[tuple[bytes, frozenset[Dep]]], dict[str, Any]]:
@@ -215,13 +220,38 @@ def _render_slice(share: int) -> tuple[list[tuple[bytes, frozenset[Dep]]], dict[
     return done, job["render"].memo.take_new()
 
 
+def _render_one(index: int) -> tuple[int, bytes, frozenset[Dep], dict[str, Any]]:
+    job = _WORKER
+    data, deps = job["render"](job["routes"][index])
+    return index, data, deps, job["render"].memo.take_new()
+
+
 def render_many(render: RouteRenderer, routes: list[Route], jobs: int,
-                min_routes: int = PARALLEL_MIN_ROUTES) -> list[tuple[bytes, frozenset[Dep]]]:
-    """Bytes and dependencies of each route, in order; in forked workers when there are many."""
-    shares = jobs if jobs > 1 and len(routes) >= min_routes else 1
+                min_routes: int = PARALLEL_MIN_ROUTES,
+                weights: list[int] | None = None) -> list[tuple[bytes, frozenset[Dep]]]:
+    """Bytes and dependencies of each route, in order; in forked workers when there are many,
+    or when ``weights`` (their sizes last time) say a few of them are big: the pages listing the
+    whole library take seconds each, and go first, one per worker."""
+    heavy = weights is not None and len(routes) > 1 and sum(weights) >= PARALLEL_MIN_BYTES
+    shares = jobs if jobs > 1 and (len(routes) >= min_routes or heavy) else 1
     if shares == 1:
         return [render(r) for r in routes]
     import multiprocessing
+
+    if heavy and len(routes) < min_routes:
+        assert weights is not None
+        render.warm_up(routes)
+        order = sorted(range(len(routes)), key=lambda i: -weights[i])
+        _WORKER.update(render=render, routes=routes)
+        results: list[tuple[bytes, frozenset[Dep]]] = [(b"", frozenset())] * len(routes)
+        try:
+            with multiprocessing.get_context("fork").Pool(shares) as pool:
+                for index, data, deps, memo in pool.imap_unordered(_render_one, order):
+                    results[index] = (data, deps)
+                    render.memo.merge(memo)
+        finally:
+            _WORKER.clear()
+        return results
 
     render.warm_up(routes)
     _WORKER.update(render=render, routes=routes, shares=shares)
@@ -408,12 +438,13 @@ class Builder:
             return
         tmp = new_folder(self.out)
         try:
-            digests, deps, t_render, t_write, result.workers = render_to_folder(
+            digests, deps, t_render, t_write, result.workers, sizes = render_to_folder(
                 render, routes, tmp, self.jobs, self.parallel_min)
             writer = FreshTreeWriter(tmp)
             for path, data in sorted(files.items()):  # assets
                 writer.write(path, data)
                 digests[path] = _digest(data)
+                sizes[path] = len(data)
             phase = time.perf_counter() - t
             t = time.perf_counter()
             swap_into_place(tmp, self.out, background_delete=len(digests) >= self.parallel_min)
@@ -428,8 +459,8 @@ class Builder:
         result.written = sorted(digests)
         result.files = len(digests)
         result.pages = sum(1 for p in digests if p.endswith(".html"))
-        self.state = BuildState(key, str(self.out), ctx.corpus, ctx.routes, deps, digests) \
-            if self.track else None
+        self.state = BuildState(key, str(self.out), ctx.corpus, ctx.routes, deps, digests,
+                                sizes) if self.track else None
 
     def _full_in_memory(self, result: BuildResult, key: str, ctx: SiteContext,
                         files: dict[str, bytes], render: RouteRenderer,
@@ -451,7 +482,8 @@ class Builder:
         result.files = len(site)
         result.pages = sum(1 for p in site if p.endswith(".html"))
         digests = {path: _digest(data) for path, data in site.items()}
-        self.state = BuildState(key, "None", ctx.corpus, ctx.routes, deps, digests) \
+        sizes = {path: len(data) for path, data in site.items()}
+        self.state = BuildState(key, "None", ctx.corpus, ctx.routes, deps, digests, sizes) \
             if self.track else None
 
     def _incremental(self, result: BuildResult, old: BuildState, key: str, ctx: SiteContext,
@@ -474,14 +506,16 @@ class Builder:
         for k in list(deps):
             if k not in routes:
                 del deps[k]
-        for route, (data, route_deps) in zip(
-                dirty, render_many(render, dirty, self.jobs, self.parallel_min), strict=True):
+        weights = [old.sizes.get(r.path, 0) for r in dirty]
+        rendered = render_many(render, dirty, self.jobs, self.parallel_min, weights)
+        for route, (data, route_deps) in zip(dirty, rendered, strict=True):
             outputs[route.path] = data
             deps[(route.kind, route.ident)] = route_deps
         outputs.update(files)
         result.timings["render"] = time.perf_counter() - t
         t = time.perf_counter()
         digests = dict(old.digests)
+        sizes = dict(old.sizes)
         wanted = {r.path for r in routes.values()} | set(files)
         written = []
         for path in sorted(outputs):
@@ -494,6 +528,7 @@ class Builder:
                     replace_file(self.out, path, outputs[path])
                 written.append(path)
             digests[path] = digest
+            sizes[path] = len(outputs[path])
         removed = sorted(p for p in digests if p not in wanted)
         for path in removed:
             if self.out is None:
@@ -502,6 +537,7 @@ class Builder:
             else:
                 remove_file(self.out, path)
             del digests[path]
+            sizes.pop(path, None)
         result.timings["write"] = time.perf_counter() - t
         result.mode = "incremental"
         result.rendered = len(dirty)
@@ -509,4 +545,4 @@ class Builder:
         result.removed = removed
         result.files = len(digests)
         result.pages = sum(1 for p in digests if p.endswith(".html"))
-        self.state = BuildState(key, str(self.out), ctx.corpus, ctx.routes, deps, digests)
+        self.state = BuildState(key, str(self.out), ctx.corpus, ctx.routes, deps, digests, sizes)

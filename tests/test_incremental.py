@@ -311,3 +311,17 @@ def test_in_memory_builder_follows_edits(library, tmp_path):
         result = builder.build()
         assert result.mode == "incremental" and 0 < result.rendered < 100, (name, result.rendered)
         assert builder.files == full_build(library, tmp_path / f"clean-{name}"), name
+
+
+def test_big_dirty_pages_rendered_by_workers_give_the_same_bytes(library, tmp_path, monkeypatch):
+    """A few dirty pages that were big last time (the library-wide lists) go to worker processes,
+    biggest first; the result is the same as rendering them here."""
+    from ketsite import engine
+
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 1)
+    builder = Builder(library, tmp_path / "site", jobs=2, parallel_min=10**9)
+    builder.build()
+    edit_bib_title(library)
+    result = builder.build()
+    assert result.mode == "incremental" and result.rendered > 1
+    assert tree(tmp_path / "site") == full_build(library, tmp_path / "clean")

@@ -12,6 +12,7 @@ are covered without being listed anywhere.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -99,6 +100,8 @@ class TrackedObject:
         attr = getattr(type(target), name, None)
         if isinstance(attr, property) and attr.fget is not None:
             return attr.fget(self)
+        if isinstance(attr, functools.cached_property):
+            return attr.func(self)  # computed against this view (not cached), so reads are seen
         if callable(attr):
             return attr.__get__(self)  # a method, run against the recording view
         return getattr(target, name)

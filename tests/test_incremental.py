@@ -325,3 +325,20 @@ def test_big_dirty_pages_rendered_by_workers_give_the_same_bytes(library, tmp_pa
     result = builder.build()
     assert result.mode == "incremental" and result.rendered > 1
     assert tree(tmp_path / "site") == full_build(library, tmp_path / "clean")
+
+
+def test_cli_incremental_build_reports_what_it_rendered(library, tmp_path):
+    import subprocess
+
+    argv = [sys.executable, "-m", "ketsite.cli", "build", "--src", str(library),
+            "--out", str(tmp_path / "site"), "--incremental", "--jobs", "1"]
+    first = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert first.returncode == 0, first.stderr
+    assert "incremental:" not in first.stdout  # the first one is a full build
+    edit_review_summary(library)
+    second = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert second.returncode == 0, second.stderr
+    match = re.search(r"incremental: (\d+) rendered, (\d+) written, (\d+) removed", second.stdout)
+    assert match and 0 < int(match.group(2)) <= int(match.group(1)) < 50, second.stdout
+    bad = subprocess.run(argv[:-2] + ["--jobs", "0"], capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "--jobs" in bad.stderr

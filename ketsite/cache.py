@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ketsite.diagnostics import Diagnostic, Diagnostics
+from ketsite.markdown import check_markdown
 from ketsite.model.entities import ParsedSources
 from ketsite.model.parse import (
     parse_annotation,
@@ -79,6 +80,7 @@ def parse_file(kind: str, source: SourceFile) -> Fragment:
                 frag.parsed.papers.append(paper)
     else:
         _YAML_PARSERS[kind](source, frag.parsed, diags)
+        check_markdown(frag.parsed.markdown, diags)  # per text, so per file like the rest
     frag.diagnostics = diags.items
     return frag
 
@@ -89,7 +91,7 @@ def code_fingerprint() -> str:
     versions of the libraries it calls. A new ketsite or bibtexparser invalidates the cache."""
     h = hashlib.blake2b(f"ketsite-cache {CACHE_FORMAT}".encode(), digest_size=16)
     package = Path(__file__).parent
-    for rel in ("diagnostics.py", "cache.py", "config.py", "model", "sources"):
+    for rel in ("diagnostics.py", "cache.py", "config.py", "markdown.py", "model", "sources"):
         path = package / rel
         files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
         for f in files:

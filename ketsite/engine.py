@@ -34,7 +34,7 @@ from typing import Any
 
 from ketsite.cache import CACHE_DIR, FragmentStore, LoadStats, parse_all
 from ketsite.config import load_config
-from ketsite.diagnostics import Diagnostics
+from ketsite.diagnostics import Diagnostics, SourceLocation, relative_path
 from ketsite.generators import GENERATORS, generate
 from ketsite.memo import Memo
 from ketsite.model.corpus import Corpus, build_corpus
@@ -45,7 +45,7 @@ from ketsite.output import (
     replace_file,
     swap_into_place,
 )
-from ketsite.render import Renderer, SiteContext
+from ketsite.render import Renderer, RenderError, SiteContext
 from ketsite.site.routes import LinkStyle, Route, RouteTable
 from ketsite.site.tracking import ANY, Dep, TrackedObject, TrackedRoutes
 from ketsite.sources.discover import discover
@@ -397,6 +397,7 @@ class Builder:
         corpus = build_corpus(parsed, diags)
         project = Project(self.root, sources, config, corpus, tuple(entries))
         if diags.has_errors:
+            plan(project, self.style, diags)  # output-path collisions too: one run reports all
             result.timings["model"] = time.perf_counter() - t
             return self._finish(result, start)
         ctx, files, dirs = plan(project, self.style, diags, self.live_reload)
@@ -411,11 +412,18 @@ class Builder:
             gc.enable()
         old = self.state
         exists = self.files is not None if self.out is None else self.out.is_dir()
-        if incremental and old is not None and old.key == key and old.out == str(self.out) \
-                and exists:
-            self._incremental(result, old, key, ctx, files, dirs)
-        else:
-            self._full(result, key, ctx, files, dirs)
+        try:
+            if incremental and old is not None and old.key == key and old.out == str(self.out) \
+                    and exists:
+                self._incremental(result, old, key, ctx, files, dirs)
+            else:
+                self._full(result, key, ctx, files, dirs)
+        except RenderError as exc:
+            # A project's own template is a source like any other: a located error, and nothing
+            # written (the new folder is discarded; an incremental build renders before writing).
+            path = relative_path(Path(exc.template), self.root) if exc.template else "templates"
+            diags.error(SourceLocation(path, exc.line), str(exc).split(": ", 1)[-1])
+            return self._finish(result, start)
         self._save_state()
         self.memo.save()
         return self._finish(result, start)

@@ -59,6 +59,10 @@ class RenderError(Exception):
         self.template = template  #: the template file as Jinja knows it (may be absolute)
         self.line = line
 
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # Raised in a worker process, it reaches the parent whole (template and line too).
+        return (type(self), (str(self), self.template, self.line))
+
 
 class PageHelpers:
     """Links and text helpers bound to one page, handed to its template as ``h``."""

@@ -49,6 +49,7 @@ TOKENS = st.sampled_from([
     "{\\L}",
     "\\o", "\\ss", "\\aa{}", "{\\'\\i}", "\\v{s}", "\\H o", "$x$", "\\emph{x}", "\\textit{a b}",
     "``", "''", "&", "%", "\\'", "\\\\", "\\cc", "\\'{}", "é", "Gąska", ",", ":", "(", ")", "'",
+    "\\lé", "\\ssß",
 ])
 
 
@@ -81,3 +82,40 @@ def test_space_folding_equals_the_regex(text):
 
     expected = re.sub(r"\s+", " ", text.replace("{", "").replace("}", "")).strip()
     assert latex_to_unicode(text) == expected
+
+
+YAML_SAMPLES = [
+    'a: "Gąska é — ü"\nb: >-\n  Müller\n  zwei\nc: [é, "ö"]\n',
+    "x: 'ł'\ny: |\n  ñ\n  ü\nz: no\nn: 0123\nd: 2020-01-01\n",
+    "a: &x 1\nb: *x\n", "a: !!python/object x\n", "a: 1\n---\nb: 2\n", "a: [1, 2\n", "a: 1\na: 2\n",
+    "- 1\n- [2, {3: 4}]\n", "", "# only a comment\n", "a:\n  b:\n    c: [d, e]\n",
+    "k: \"\\u00e9\\t\"\n", "a: \x07\n", "? [complex]\n: key\n",
+]
+
+
+def test_yaml_fast_path_builds_the_same_tree_and_messages():
+    """libyaml's event parser gives exactly the tree and diagnostics of the pure-Python loader."""
+    from ketsite.diagnostics import Diagnostics
+    from ketsite.sources import yamlio
+    from sitetools import REPO
+
+    files = sorted((REPO / "content").rglob("*.yaml")) + sorted((REPO / "tests").rglob("*.yaml"))
+    samples = [(str(p), p.read_text(encoding="utf-8", errors="replace")) for p in files]
+    samples += [(f"sample{i}.yaml", text) for i, text in enumerate(YAML_SAMPLES)]
+    assert yamlio._CLoader is not None, "PyYAML without libyaml: the fast path is not tested"
+    fast_used = 0
+    for name, text in samples:
+        fast, slow = Diagnostics(), Diagnostics()
+        a = yamlio.parse_yaml(name, text, fast)
+        saved, yamlio._CLoader = yamlio._CLoader, None
+        try:
+            b = yamlio.parse_yaml(name, text, slow)
+        finally:
+            yamlio._CLoader = saved
+        assert (a, fast.items) == (b, slow.items), name
+        try:
+            yamlio._compose_fast(text)
+            fast_used += 1
+        except yamlio._Fallback:
+            pass
+    assert fast_used > len(samples) // 2

@@ -32,7 +32,7 @@ LETTERS = {
 #: ``\&`` and friends: the character itself.
 ESCAPES = frozenset("&%_#${}")
 
-_MACRO = re.compile(r"\\([A-Za-z]+|.)", re.DOTALL)
+_MACRO = re.compile(r"\\([^\W\d_]+|.)", re.DOTALL)  # pylatexenc: any letters
 _WS = re.compile(r"\s*")
 #: Characters and pairs pylatexenc treats specially that the fast path does not handle.
 _UNHANDLED = re.compile(r"[$%&]|``|''|!`|\?`|\\\\")

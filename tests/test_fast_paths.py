@@ -95,9 +95,10 @@ YAML_SAMPLES = [
 
 def test_yaml_fast_path_builds_the_same_tree_and_messages():
     """libyaml's event parser gives exactly the tree and diagnostics of the pure-Python loader."""
+    from sitetools import REPO
+
     from ketsite.diagnostics import Diagnostics
     from ketsite.sources import yamlio
-    from sitetools import REPO
 
     files = sorted((REPO / "content").rglob("*.yaml")) + sorted((REPO / "tests").rglob("*.yaml"))
     samples = [(str(p), p.read_text(encoding="utf-8", errors="replace")) for p in files]

@@ -129,21 +129,33 @@ class FreshTreeWriter:
         self._made: set[str] = set()
 
     def write(self, rel: str, data: bytes) -> None:
+        """Write one file, 0644 in folders 0755 whatever the umask (as :func:`write_tree`)."""
         parts = check_relative(rel)
-        parent = "/".join(parts[:-1])
-        if parent and parent not in self._made:
-            (self.root / parent).mkdir(parents=True, exist_ok=True)
-            self._made.add(parent)
-        with open(os.path.join(self.root, rel), "wb") as f:
-            f.write(data)
+        for depth in range(1, len(parts)):
+            folder = "/".join(parts[:depth])
+            if folder not in self._made:
+                path = self.root / folder
+                path.mkdir(exist_ok=True)
+                os.chmod(path, 0o755)
+                self._made.add(folder)
+        target = self.root / rel
+        target.write_bytes(data)
+        os.chmod(target, 0o644)
 
 
 def replace_file(out: Path, rel: str, data: bytes) -> None:
     """Write one file of an existing site: a temporary sibling renamed over it (never half-done)."""
     target = safe_join(out, rel)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    folder = target.parent
+    if not folder.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        root = out.absolute()
+        while folder != root and folder.is_relative_to(root):
+            os.chmod(folder, 0o755)
+            folder = folder.parent
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_bytes(data)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, target)
 
 

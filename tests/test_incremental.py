@@ -165,7 +165,8 @@ def edit_template(root: Path) -> None:
     folder = root / "templates"
     folder.mkdir(exist_ok=True)
     base = (REPO / "templates" / "base.html").read_text()
-    (folder / "base.html").write_text(base.replace("an open evidence site.", "an edited site."))
+    assert "</footer>" in base
+    (folder / "base.html").write_text(base.replace("</footer>", "<p>Edited.</p></footer>", 1))
 
 
 def edit_config(root: Path) -> None:

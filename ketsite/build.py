@@ -10,18 +10,17 @@ import hashlib
 import logging
 import os
 import subprocess
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ketsite.config import SiteConfig, load_config
 from ketsite.diagnostics import Diagnostics, SourceLocation, relative_path
+from ketsite.engine import Builder, BuildResult
 from ketsite.generators import GENERATORS, extra_routes, generate
 from ketsite.markdown import check_markdown
 from ketsite.model.corpus import Corpus, build_corpus
 from ketsite.model.parse import parse_sources
-from ketsite.output import write_atomically
 from ketsite.render import Renderer, RenderError, SiteContext
 from ketsite.site.routes import LinkStyle, Route, RouteTable, build_routes
 from ketsite.sources.bibtex import RawEntry, parse_bibtex
@@ -42,15 +41,6 @@ class Project:
     config: SiteConfig
     corpus: Corpus
     entries: tuple[RawEntry, ...]
-
-
-@dataclass
-class BuildResult:
-    diagnostics: Diagnostics
-    pages: int = 0
-    files: int = 0
-    seconds: float = 0.0
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 def load_project(root: Path, diags: Diagnostics) -> Project:
@@ -159,25 +149,32 @@ def render_checked(project: Project, style: LinkStyle, diags: Diagnostics) -> di
         return {}
 
 
-def build(root: Path, out: Path, style: LinkStyle = LinkStyle.PRETTY) -> BuildResult:
-    """Load, check, render and write the site. On any error nothing is written."""
-    start = time.perf_counter()
-    diags = Diagnostics()
-    result = BuildResult(diags)
-    project = load_project(root, diags)
-    result.timings["load"] = time.perf_counter() - start
-    if diags.has_errors:
-        plan(project, style, diags)  # output-path collisions too, so one run reports everything
-        return result
-    t = time.perf_counter()
-    files = render_checked(project, style, diags)
-    result.timings["render"] = time.perf_counter() - t
-    if diags.has_errors:
-        return result
-    t = time.perf_counter()
-    write_atomically(out, files)
-    result.timings["write"] = time.perf_counter() - t
-    result.pages = sum(1 for p in files if p.endswith(".html"))
-    result.files = len(files)
-    result.seconds = time.perf_counter() - start
-    return result
+def global_key(ctx: SiteContext, files: dict[str, bytes], dirs: list[Path]) -> str:
+    """A hash of everything any page may read besides the corpus and the routes: configuration,
+    link style, date, live reload, assets, every template file, and ketsite's own code."""
+    h = hashlib.blake2b(digest_size=20)
+    h.update(repr((ctx.config, ctx.style.value, ctx.build_date, ctx.live_reload,
+                   sorted(ctx.assets.items()), sorted(ctx.extra.items()))).encode())
+    for path in sorted(files):
+        h.update(path.encode() + b"\0" + hashlib.blake2b(files[path], digest_size=16).digest())
+    for i, d in enumerate(dirs):
+        for p in sorted(d.rglob("*")):
+            if p.is_file():
+                h.update(f"{i}:{p.relative_to(d).as_posix()}\0".encode() + p.read_bytes())
+    package = Path(__file__).parent
+    for p in sorted(package.rglob("*.py")):
+        h.update(p.relative_to(package).as_posix().encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+def build(root: Path, out: Path, style: LinkStyle = LinkStyle.PRETTY, *,
+          jobs: int | None = None, incremental: bool = False, cache: bool = True) -> BuildResult:
+    """Load, check, render and write the site. On any error nothing is written.
+
+    ``jobs`` worker processes render (default: the CPUs available); ``incremental`` re-renders only
+    what changed since the last ``incremental`` build of ``out`` (state in ``.ketsite-cache/``).
+    Parsed sources are cached there by content hash unless ``cache`` is false.
+    """
+    builder = Builder(root, out, style, jobs=jobs, cache=cache, persist_state=incremental,
+                      track=incremental)
+    return builder.build(incremental=incremental)

@@ -36,6 +36,12 @@ def _project_dir(value: str) -> Path:
     return path
 
 
+def _jobs(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of processes ≥ 1, not {value!r}")
+    return int(value)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from ketsite.build import load_project, plan, render_checked
     from ketsite.site.routes import LinkStyle
@@ -64,7 +70,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     out = args.out if args.out is not None else args.src / "_site"
     print(f"building {args.src.resolve()} → {out}", file=sys.stderr)
     try:
-        result = build(args.src, out, LinkStyle(args.links))
+        result = build(args.src, out, LinkStyle(args.links), jobs=args.jobs,
+                       incremental=args.incremental, cache=not args.no_cache)
     except OSError as exc:  # disk full, no permission: the previous output is still there
         print(f"ketsite: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
         print("build failed; the output folder was not changed", file=sys.stderr)
@@ -75,6 +82,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         return EXIT_CONTENT
     phases = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items())
     print(f"built {result.pages} pages ({result.files} files) in {result.seconds:.2f}s ({phases})")
+    if result.mode == "incremental":
+        print(f"incremental: {result.rendered} rendered, {len(result.written)} written, "
+              f"{len(result.removed)} removed")
     return EXIT_OK
 
 
@@ -169,6 +179,13 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="output folder (default: SRC/_site)")
     p.add_argument("--links", choices=("pretty", "files"), default="pretty",
                    help="'pretty' folder links for a web server, 'files' for opening from disk")
+    p.add_argument("--incremental", action="store_true",
+                   help="re-render only what changed since the last --incremental build of this "
+                        "output folder (state kept in SRC/.ketsite-cache/)")
+    p.add_argument("--jobs", type=_jobs, default=None,
+                   help="worker processes for rendering (default: the CPUs available)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="parse every source again instead of reusing SRC/.ketsite-cache/")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("bundle", help="build the offline site as one zip (works from file://)",

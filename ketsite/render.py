@@ -16,16 +16,18 @@ from jinja2 import (
     BytecodeCache,
     ChoiceLoader,
     Environment,
+    FileSystemBytecodeCache,
     FileSystemLoader,
     StrictUndefined,
     TemplateError,
 )
 from jinja2.bccache import Bucket
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ketsite import charts
 from ketsite.config import SiteConfig
 from ketsite.markdown import RenderedMarkdown, render_markdown
+from ketsite.memo import Memo
 from ketsite.model.corpus import Corpus
 from ketsite.model.entities import DESIGNS, DIRECTIONS, Paper
 from ketsite.model.parse import LICENCES
@@ -57,6 +59,10 @@ class RenderError(Exception):
         self.template = template  #: the template file as Jinja knows it (may be absolute)
         self.line = line
 
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # Raised in a worker process, it reaches the parent whole (template and line too).
+        return (type(self), (str(self), self.template, self.line))
+
 
 class PageHelpers:
     """Links and text helpers bound to one page, handed to its template as ``h``."""
@@ -64,6 +70,7 @@ class PageHelpers:
     def __init__(self, route: Route, ctx: SiteContext) -> None:
         self.route = route
         self.ctx = ctx
+        self._links: dict[tuple[str, str], str] = {}  # a page links to one author many times
 
     def _href(self, to_path: str) -> str:
         if self.route.kind == "404" and self.ctx.style is LinkStyle.PRETTY:
@@ -72,8 +79,28 @@ class PageHelpers:
             return self.ctx.config.base_path + target
         return relative_href(self.route.path, to_path, self.ctx.style)
 
+    def author_links(self, paper: Paper, limit: int = 0) -> Markup:
+        """``paper``'s authors as links, the first ``limit`` of them if more, then ", et al.".
+
+        The body of the ``author_list`` macro, in Python: it runs for every paper listed on every
+        page, and a Jinja loop calling ``h.link`` costs several times as much.
+        """
+        authors = paper.authors
+        shown = authors if not limit or len(authors) <= limit else authors[:limit]
+        html = ", ".join(
+            f'<a href="{escape(self.link("author", c.author_id))}">{escape(c.name.display)}</a>'
+            for c in shown
+        )
+        if len(shown) < len(authors):
+            html += ", et al."
+        return Markup(html)
+
     def link(self, kind: str, ident: str = "") -> str:
-        return self._href(self.ctx.routes.get(kind, ident).path)
+        key = (kind, ident)
+        href = self._links.get(key)
+        if href is None:
+            href = self._links[key] = self._href(self.ctx.routes.get(kind, ident).path)
+        return href
 
     def has(self, kind: str, ident: str = "") -> bool:
         return self.ctx.routes.has(kind, ident)
@@ -149,8 +176,16 @@ _COMPILED = _CompiledTemplates()
 
 
 class Renderer:
-    def __init__(self, template_dirs: list[Path], ctx: SiteContext) -> None:
+    def __init__(self, template_dirs: list[Path], ctx: SiteContext,
+                 bytecode_dir: Path | None = None, memo: Memo | None = None) -> None:
         self.ctx = ctx
+        cache = None
+        if bytecode_dir is not None:  # compiled templates kept between runs (.ketsite-cache/jinja)
+            try:
+                bytecode_dir.mkdir(parents=True, exist_ok=True)
+                cache = FileSystemBytecodeCache(str(bytecode_dir))
+            except OSError:
+                cache = None
         self.env = Environment(
             loader=ChoiceLoader([FileSystemLoader(str(d)) for d in template_dirs]),
             autoescape=True,
@@ -158,7 +193,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
-            bytecode_cache=_COMPILED,
+            # on disk between runs (.ketsite-cache/jinja), else in memory for this process
+            bytecode_cache=cache if cache is not None else _COMPILED,
+            auto_reload=False,  # templates are read once per build; no stat per page
         )
         self.env.globals.update(
             site=ctx.config, corpus=ctx.corpus, DESIGNS=DESIGNS, DIRECTIONS=DIRECTIONS,
@@ -167,7 +204,10 @@ class Renderer:
         )
         self.env.filters["basename"] = posixpath.basename
         self.env.globals.update(  # evidence pages, cite panel, exports, metadata for machines
-            cite_formats=cite.format_all, export_formats=exports.FORMATS,
+            cite_formats=cite.format_all if memo is None else (  # citeproc: milliseconds each
+                lambda paper: memo.call("cite", cite.format_all_key(paper), cite.format_all, paper)
+            ),
+            export_formats=exports.FORMATS,
             highwire_tags=metadata.highwire_tags, opengraph_tags=metadata.opengraph_tags,
             paper_jsonld=metadata.paper_jsonld, condition_jsonld=metadata.condition_jsonld,
             author_jsonld=metadata.author_jsonld, coins=metadata.coins,

@@ -23,8 +23,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ketsite.build import PACKAGE_TEMPLATES, load_project, render_site
+from ketsite.build import PACKAGE_TEMPLATES
 from ketsite.diagnostics import Diagnostics
+from ketsite.engine import Builder
 from ketsite.output import OutputError
 from ketsite.render import RenderError
 from ketsite.site.routes import LinkStyle
@@ -81,6 +82,9 @@ class DevSite:
         self._state = State(None, 0, (), 0)
         self._cond = threading.Condition()
         self._stopping = False
+        # Keeps the last build's model and what each page read: a rebuild renders only the pages
+        # an edit can change (docs/performance.md).
+        self._builder = Builder(root, None, LinkStyle.PRETTY, live_reload=True)
 
     @property
     def state(self) -> State:
@@ -88,15 +92,16 @@ class DevSite:
             return self._state
 
     def rebuild(self) -> State:
-        """Build the whole site in memory; on failure keep the previous good files."""
+        """Build the site in memory (incrementally); on failure keep the previous good files."""
         start = time.perf_counter()
         diags = Diagnostics()
         files: dict[str, bytes] = {}
         problems: list[str] = []
         try:
-            project = load_project(self.root, diags)
-            if not diags.has_errors:
-                files = render_site(project, LinkStyle.PRETTY, diags, live_reload=True)
+            result = self._builder.build()
+            diags = result.diagnostics
+            if not diags.has_errors and self._builder.files is not None:
+                files = dict(self._builder.files)
         except (RenderError, OutputError) as exc:
             problems.append(str(exc))
         except Exception as exc:  # a preview server must survive a bug and say what happened

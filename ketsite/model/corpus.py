@@ -97,8 +97,9 @@ def _authors(
                             f"({claimed[1]})")
                 continue
             remap[ident] = (author.id, loc)
+    targets = {target for target, _ in remap.values()}
     for author in overrides.values():
-        if not any(target == author.id for target, _ in remap.values()):
+        if author.id not in targets:
             diags.error(author.loc, f"author file '{author.id}': neither its name nor a variant "
                         "matches any author in bib/")
         claimed = remap.get(author.id)
@@ -112,21 +113,28 @@ def _authors(
     resolved: dict[str, Paper] = {}
     spellings: dict[str, list[PersonName]] = defaultdict(list)
     for key, paper in papers.items():
-        credits = []
+        remapped = False
         for credit in paper.authors:
-            target = remap.get(credit.author_id, (credit.author_id,))[0]
-            credits.append(Credit(credit.name, target))
+            target = remap[credit.author_id][0] if credit.author_id in remap else credit.author_id
+            remapped = remapped or target != credit.author_id
             spellings[target].append(credit.name)
-        resolved[key] = replace(paper, authors=tuple(credits))
+        # Papers no author file touches stay the same objects: cheaper, and an incremental
+        # rebuild compares them by identity first.
+        resolved[key] = replace(paper, authors=tuple(
+            Credit(c.name, remap.get(c.author_id, (c.author_id,))[0]) for c in paper.authors
+        )) if remapped else paper
     authors: dict[str, Author] = {}
+    bib = SourceLocation("bib")
     for aid, names in spellings.items():
         base = overrides.get(aid)
-        shown = base.name if base is not None else preferred(names)
-        variants = tuple(sorted({n.inverted for n in names}))
+        distinct = list(dict.fromkeys(names))  # most authors are spelled one way everywhere
+        shown = base.name if base is not None else (
+            distinct[0] if len(distinct) == 1 else preferred(distinct))
+        variants = tuple(sorted({n.inverted for n in distinct}))
         if base is not None:
             authors[aid] = replace(base, spellings=variants)
         else:
-            authors[aid] = Author(id=aid, name=shown, loc=SourceLocation("bib"), spellings=variants)
+            authors[aid] = Author(id=aid, name=shown, loc=bib, spellings=variants)
     ordered = dict(sorted(authors.items(), key=lambda kv: (sort_key(kv[1].name), kv[0])))
     return resolved, ordered
 
@@ -233,7 +241,8 @@ def build_corpus(parsed: ParsedSources, diags: Diagnostics) -> Corpus:
         annotations=annotations,
         papers_by_author={a: tuple(ks) for a, ks in by_author.items()},
         coauthors={
-            a: tuple(sorted(c.items(), key=lambda kv: (-kv[1], author_order[kv[0]])))
+            a: tuple((other, n) for _, _, other, n in sorted(
+                (-n, author_order[other], other, n) for other, n in c.items()))
             for a, c in co.items()
         },
         papers_by_condition={c: ordered(by_condition.get(c, set())) for c in conditions},

@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from slugify import slugify
-
 from ketsite.model.corpus import Corpus
 from ketsite.model.entities import DESIGNS, Annotation, Author, Condition, Paper, Review
+from ketsite.model.names import slugify
 from ketsite.site.evidence import (
     ConditionEvidence,
     EvidenceMatrix,

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 
 import bibtexparser
 from bibtexparser import model as bm
@@ -289,18 +290,17 @@ def _field_value(
 def split_names(value: str) -> list[RawName]:
     """Split an ``author`` field (still LaTeX) into names; ``{Org Name}`` stays one corporate
     name."""
-    names = []
-    for raw in split_multiple_persons_names(value):
-        raw = raw.strip()
-        if _is_braced_whole(raw):
-            names.append(RawName("", "", raw[1:-1].strip(), "", True))
-            continue
-        parts = parse_single_name_into_parts(raw, strict=False)
-        names.append(
-            RawName(" ".join(parts.first), " ".join(parts.von), " ".join(parts.last),
-                    " ".join(parts.jr), False)
-        )
-    return names
+    return [_split_name(raw.strip()) for raw in split_multiple_persons_names(value)]
+
+
+@lru_cache(maxsize=262144)
+def _split_name(raw: str) -> RawName:
+    """One name into its parts; memoised, as a prolific author is split once per paper."""
+    if _is_braced_whole(raw):
+        return RawName("", "", raw[1:-1].strip(), "", True)
+    parts = parse_single_name_into_parts(raw, strict=False)
+    return RawName(" ".join(parts.first), " ".join(parts.von), " ".join(parts.last),
+                   " ".join(parts.jr), False)
 
 
 def _is_braced_whole(text: str) -> bool:

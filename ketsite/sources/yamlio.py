@@ -14,12 +14,21 @@ from dataclasses import dataclass
 
 import yaml
 from yaml.composer import ComposerError
-from yaml.events import AliasEvent, StreamEndEvent
+from yaml.events import (
+    AliasEvent, DocumentEndEvent, MappingEndEvent, MappingStartEvent, ScalarEvent,
+    SequenceEndEvent, SequenceStartEvent, StreamEndEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ketsite.diagnostics import Diagnostics, SourceLocation
 
 MAX_DEPTH = 32
+
+#: libyaml's event parser, when PyYAML was built with it (it is in the PyPI wheels).
+_CLoader = getattr(yaml, "CSafeLoader", None)
+_NODE_EVENTS = (ScalarEvent, SequenceStartEvent, MappingStartEvent)
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
 
 _KINDS = {
     "tag:yaml.org,2002:str": "str",
@@ -182,10 +191,81 @@ def _convert(node: Node, path: str, diags: Diagnostics, text: str = "") -> YNode
     return YMap(tuple(entries), loc)
 
 
+class _Fallback(Exception):
+    """The fast path met something it leaves to :class:`StrictLoader` (which words the error)."""
+
+
+def _compose_fast(text: str) -> Node | None:
+    """The node graph of ``text`` from libyaml's C event parser, or :class:`_Fallback`.
+
+    The pure-Python composer costs milliseconds per file, which at thousands of annotation files is
+    most of a build. libyaml scans and parses; this builds the same nodes from its events. Anything
+    unusual (an error, an alias, an anchor, a tag, deep nesting, a second document) is handed to the
+    strict pure-Python loader so its messages stay exactly the same.
+    """
+    loader = _CLoader(text)
+    try:
+        loader.get_event()  # StreamStart
+        if loader.check_event(StreamEndEvent):
+            return None
+        loader.get_event()  # DocumentStart
+        stack: list[tuple[Node, list]] = []
+        root: Node | None = None
+        while True:
+            event = loader.get_event()
+            kind = type(event)
+            if kind in _NODE_EVENTS:
+                if (event.anchor is not None or event.tag not in (None, "!")
+                        or len(stack) >= MAX_DEPTH):
+                    raise _Fallback
+                if kind is ScalarEvent:
+                    tag = loader.resolve(ScalarNode, event.value, event.implicit)
+                    node: Node = ScalarNode(tag, event.value, event.start_mark, event.end_mark,
+                                            style=event.style)
+                    if stack:
+                        stack[-1][1].append(node)
+                    else:
+                        root = node
+                    continue
+                items: list = []
+                if kind is SequenceStartEvent:
+                    node = SequenceNode(_SEQ_TAG, items, event.start_mark, None)
+                else:
+                    node = MappingNode(_MAP_TAG, items, event.start_mark, None)
+                if stack:
+                    stack[-1][1].append(node)
+                else:
+                    root = node
+                stack.append((node, items))
+            elif kind is SequenceEndEvent:
+                stack.pop()
+            elif kind is MappingEndEvent:
+                node, items = stack.pop()
+                node.value = list(zip(items[::2], items[1::2], strict=True))
+            elif kind is DocumentEndEvent:
+                break
+            else:  # AliasEvent and anything unexpected
+                raise _Fallback
+        if not loader.check_event(StreamEndEvent):
+            raise _Fallback  # a second document
+        return root
+    except yaml.YAMLError as exc:
+        raise _Fallback from exc
+    finally:
+        loader.dispose()
+
+
 def parse_yaml(path: str, text: str, diags: Diagnostics) -> YNode | None:
     """Parse one YAML document into a located tree; ``None`` (with diagnostics) if it cannot be read."""
     if _tabs(path, text, diags):
         return None
+    if _CLoader is not None:
+        try:
+            fast = _compose_fast(text)
+        except _Fallback:
+            pass
+        else:
+            return None if fast is None else _convert(fast, path, diags, text)
     loader: StrictLoader | None = None
     try:
         loader = StrictLoader(text)  # checks every character before parsing

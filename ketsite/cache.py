@@ -1,0 +1,284 @@
+"""Parsing every source file once: cached on disk by content hash, misses parsed in parallel.
+
+Each source file is parsed on its own (``parse_bibtex`` + ``parse_paper`` for a ``.bib`` file, one
+``parse_*`` for a YAML file) into a :class:`Fragment`: what it adds to :class:`ParsedSources`
+and the diagnostics it raised. A fragment depends only on the file's path and text and on
+ketsite's parsing code, so it is stored in ``.ketsite-cache/parsed/`` under a hash of exactly
+those; an edit to one file re-parses that file only. Fragments are merged back in source order,
+so the result — entities, references and diagnostics — is that of parsing everything at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import logging
+import os
+import pickle
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from ketsite.diagnostics import Diagnostic, Diagnostics
+from ketsite.markdown import check_markdown
+from ketsite.model.entities import ParsedSources
+from ketsite.model.parse import (
+    parse_annotation,
+    parse_author,
+    parse_condition,
+    parse_paper,
+    parse_review,
+)
+from ketsite.sources.bibtex import RawEntry, parse_bibtex
+from ketsite.sources.discover import SourceFile, SourceSet
+
+log = logging.getLogger(__name__)
+
+CACHE_DIR = ".ketsite-cache"
+#: Bumped when the layout of the cache changes.
+CACHE_FORMAT = 1
+#: Below this many bytes to parse, starting worker processes costs more than it saves.
+PARALLEL_MIN_BYTES = 1_000_000
+
+_YAML_PARSERS = {
+    "reviews": parse_review,
+    "conditions": parse_condition,
+    "papers": parse_annotation,
+    "authors": parse_author,
+}
+#: The order parse_sources reads the kinds in (references and Markdown lists follow it).
+KINDS = ("bib", "reviews", "conditions", "papers", "authors")
+
+
+@dataclass
+class Fragment:
+    """What one source file contributes."""
+
+    parsed: ParsedSources = field(default_factory=ParsedSources)
+    entries: list[RawEntry] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+@dataclass
+class LoadStats:
+    files: int = 0
+    parsed: int = 0  # cache misses
+    changed: list[str] = field(default_factory=list)  # paths of the files parsed
+
+
+def parse_file(kind: str, source: SourceFile) -> Fragment:
+    """Parse one source file of ``kind`` (``bib`` or a content folder) into a fragment."""
+    diags = Diagnostics()
+    frag = Fragment()
+    if kind == "bib":
+        frag.entries = parse_bibtex(source, diags)
+        for entry in frag.entries:
+            paper = parse_paper(entry, diags)
+            if paper is not None:
+                frag.parsed.papers.append(paper)
+    else:
+        _YAML_PARSERS[kind](source, frag.parsed, diags)
+        check_markdown(frag.parsed.markdown, diags)  # per text, so per file like the rest
+    frag.diagnostics = diags.items
+    return frag
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of everything a fragment depends on besides its file: ketsite's parsing code and the
+    versions of the libraries it calls. A new ketsite or bibtexparser invalidates the cache."""
+    h = hashlib.blake2b(f"ketsite-cache {CACHE_FORMAT}".encode(), digest_size=16)
+    package = Path(__file__).parent
+    for rel in ("diagnostics.py", "cache.py", "config.py", "markdown.py", "model", "sources"):
+        path = package / rel
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for f in files:
+            h.update(f.relative_to(package).as_posix().encode())
+            h.update(f.read_bytes())
+    for dist in ("bibtexparser", "pyyaml", "pylatexenc", "python-slugify", "text-unidecode"):
+        try:
+            h.update(f"{dist}={importlib.metadata.version(dist)}".encode())
+        except importlib.metadata.PackageNotFoundError:
+            h.update(f"{dist}=none".encode())
+    return h.hexdigest()
+
+
+def source_key(kind: str, source: SourceFile) -> str:
+    h = hashlib.blake2b(digest_size=20)
+    h.update(code_fingerprint().encode())
+    h.update(b"\0" + kind.encode() + b"\0" + source.rel.encode() + b"\0")
+    h.update(source.text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+class FragmentStore:
+    """Fragments by key: in memory for a long-running process, on disk under ``.ketsite-cache``.
+
+    A ``.bib`` file's fragment (hundreds of papers) is one file on disk; the many small YAML files
+    of a content folder share one pack per folder, since creating thousands of small files is slow
+    on some file systems (and so is reading them back).
+    """
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder / "parsed" if folder is not None else None
+        self.memory: dict[str, Fragment] = {}
+        self._packs: dict[str, dict[str, Fragment]] = {}  # kind → key → fragment, as on disk
+        self._dirty: set[str] = set()
+
+    def _path(self, key: str) -> Path:
+        assert self.folder is not None
+        return self.folder / key[:2] / f"{key}.pickle"
+
+    def _pack_path(self, kind: str) -> Path:
+        assert self.folder is not None
+        return self.folder / f"{kind}.pack.pickle"
+
+    def _pack(self, kind: str) -> dict[str, Fragment]:
+        pack = self._packs.get(kind)
+        if pack is None:
+            pack = {}
+            if self.folder is not None:
+                loaded = _read_pickle(self._pack_path(kind))
+                if isinstance(loaded, dict):
+                    pack = loaded
+            self._packs[kind] = pack
+        return pack
+
+    def get(self, key: str, kind: str = "bib") -> Fragment | None:
+        frag = self.memory.get(key)
+        if frag is not None or self.folder is None:
+            return frag
+        frag = _read_pickle(self._path(key)) if kind == "bib" else self._pack(kind).get(key)
+        if not isinstance(frag, Fragment):
+            return None
+        self.memory[key] = frag
+        return frag
+
+    def put(self, key: str, frag: Fragment, kind: str = "bib") -> None:
+        self.memory[key] = frag
+        if self.folder is None:
+            return
+        if kind != "bib":
+            self._pack(kind)[key] = frag
+            self._dirty.add(kind)
+            return
+        _write_pickle(self._path(key), frag)
+
+    def retain(self, keys_by_kind: dict[str, set[str]]) -> None:
+        """Forget fragments of files that no longer exist in that form, then write what changed."""
+        keys = set().union(*keys_by_kind.values()) if keys_by_kind else set()
+        for key in list(self.memory):
+            if key not in keys:
+                del self.memory[key]
+        if self.folder is None:
+            return
+        for kind, wanted in keys_by_kind.items():
+            if kind == "bib":
+                continue
+            pack = self._pack(kind)
+            for key in list(pack):
+                if key not in wanted:
+                    del pack[key]
+                    self._dirty.add(kind)
+        for kind in sorted(self._dirty):
+            _write_pickle(self._pack_path(kind), self._packs[kind])
+        self._dirty.clear()
+        if self.folder.is_dir():
+            for sub in self.folder.iterdir():
+                if sub.is_dir():
+                    for entry in sub.iterdir():
+                        if entry.suffix == ".pickle" and entry.stem not in keys:
+                            entry.unlink(missing_ok=True)
+
+
+def _read_pickle(path: Path) -> object:
+    try:
+        return pickle.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # a damaged cache file is a miss, never a failed build
+        log.debug("ignoring unreadable cache file %s: %s", path, exc)
+        return None
+
+
+def _write_pickle(path: Path, value: object) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only or full disk: build without the cache
+        log.debug("cannot write cache file %s: %s", path, exc)
+
+
+def _parse_job(job: tuple[str, SourceFile]) -> Fragment:
+    return parse_file(*job)
+
+
+def _parse_all(jobs: list[tuple[str, SourceFile]], workers: int) -> list[Fragment]:
+    size = sum(len(s.text) for _, s in jobs)
+    if workers <= 1 or len(jobs) < 2 or size < PARALLEL_MIN_BYTES:
+        return [parse_file(kind, source) for kind, source in jobs]
+    import multiprocessing
+
+    # Big files first, so the last worker does not start a large .bib file alone at the end.
+    order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][1].text))
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(workers) as pool:
+        chunk = max(1, len(jobs) // (workers * 8))
+        results = pool.map(_parse_job, [jobs[i] for i in order], chunksize=chunk)
+    out: list[Fragment | None] = [None] * len(jobs)
+    for i, frag in zip(order, results, strict=True):
+        out[i] = frag
+    return [f for f in out if f is not None]
+
+
+def sources_by_kind(sources: SourceSet) -> Iterable[tuple[str, SourceFile]]:
+    for kind in KINDS:
+        yield from ((kind, s) for s in getattr(sources, kind))
+
+
+def parse_all(
+    sources: SourceSet, diags: Diagnostics, store: FragmentStore | None = None, workers: int = 1,
+    stats: LoadStats | None = None,
+) -> tuple[ParsedSources, list[RawEntry]]:
+    """Every source parsed (from ``store`` where it has the file), merged in source order."""
+    stats = stats if stats is not None else LoadStats()
+    files = list(sources_by_kind(sources))
+    keys = [source_key(kind, s) for kind, s in files] if store is not None else []
+    frags: list[Fragment | None] = (
+        [store.get(k, kind) for k, (kind, _) in zip(keys, files, strict=True)]
+        if store is not None else [None] * len(files)
+    )
+    missing = [i for i, f in enumerate(frags) if f is None]
+    fresh = _parse_all([files[i] for i in missing], workers)
+    for i, frag in zip(missing, fresh, strict=True):
+        frags[i] = frag
+        if store is not None:
+            store.put(keys[i], frag, files[i][0])
+    if store is not None:
+        by_kind: dict[str, set[str]] = {kind: set() for kind in KINDS}
+        for key, (kind, _) in zip(keys, files, strict=True):
+            by_kind[kind].add(key)
+        store.retain(by_kind)
+    stats.files = len(files)
+    stats.parsed = len(missing)
+    stats.changed = [files[i][1].rel for i in missing]
+    out = ParsedSources()
+    entries: list[RawEntry] = []
+    for frag in frags:
+        assert frag is not None
+        part = frag.parsed
+        out.papers.extend(part.papers)
+        out.annotations.extend(part.annotations)
+        out.conditions.extend(part.conditions)
+        out.reviews.extend(part.reviews)
+        out.author_overrides.extend(part.author_overrides)
+        out.references.extend(part.references)
+        out.markdown.extend(part.markdown)
+        entries.extend(frag.entries)
+        diags.items.extend(frag.diagnostics)
+    return out, entries

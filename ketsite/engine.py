@@ -1,0 +1,556 @@
+"""The build engine: full builds in parallel, incremental rebuilds of only what an edit changes.
+
+A :class:`Builder` belongs to one (project, output folder, link style). ``build()`` always
+
+1. reads every source and parses only files it has not seen in that exact form (``cache.py``),
+2. rebuilds the model and the route table (cheap, and the only way to be right for any edit),
+3. then either renders every route — in worker processes forked after the templates are compiled,
+   each writing its pages straight into the new folder, swapped in atomically at the end — or, when
+   it has the state of a previous build of the same output (kept in memory by a long-running
+   ``serve``, or on disk in ``.ketsite-cache/`` for ``build --incremental``), re-renders only the
+   routes that are new, or that read a corpus entry or route whose value changed
+   (``site/tracking.py``), and rewrites only the files whose bytes differ.
+
+Anything that every page may read — configuration, templates, assets, the source date, ketsite's own
+code — is hashed into one key; when it changes the build is a full one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import hashlib
+import logging
+import os
+import pickle
+import resource
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ketsite.cache import CACHE_DIR, FragmentStore, LoadStats, parse_all
+from ketsite.config import load_config
+from ketsite.diagnostics import Diagnostics, SourceLocation, relative_path
+from ketsite.generators import GENERATORS, generate
+from ketsite.memo import Memo
+from ketsite.model.corpus import Corpus, build_corpus
+from ketsite.output import (
+    FreshTreeWriter,
+    new_folder,
+    remove_file,
+    replace_file,
+    swap_into_place,
+)
+from ketsite.render import Renderer, RenderError, SiteContext
+from ketsite.site.routes import LinkStyle, Route, RouteTable
+from ketsite.site.tracking import ANY, Dep, TrackedObject, TrackedRoutes
+from ketsite.sources.discover import discover
+
+log = logging.getLogger(__name__)
+
+#: Below this many routes to render, worker processes cost more than they save.
+PARALLEL_MIN_ROUTES = 2000
+STATE_FORMAT = 2
+#: Dirty pages of this many bytes in all (last build) are rendered by worker processes.
+PARALLEL_MIN_BYTES = 2_000_000
+
+RouteKey = tuple[str, str]
+
+
+def default_jobs() -> int:
+    """Worker processes: the CPUs this process may use (``KETSITE_JOBS`` overrides)."""
+    env = os.environ.get("KETSITE_JOBS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class BuildResult:
+    diagnostics: Diagnostics
+    pages: int = 0
+    files: int = 0
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    mode: str = "full"  # "full" or "incremental"
+    rendered: int = 0  # routes rendered (all of them for a full build)
+    written: list[str] = field(default_factory=list)  # files written (incremental: changed ones)
+    removed: list[str] = field(default_factory=list)  # files deleted (incremental)
+    parsed_files: list[str] = field(default_factory=list)  # source files parsed (not from cache)
+    peak_rss_mib: float = 0.0
+    workers: int = 1  # processes that rendered
+
+
+@dataclass
+class BuildState:
+    """What a build leaves for the next incremental one."""
+
+    key: str  # global inputs: config, templates, assets, date, style, code
+    out: str
+    corpus: Corpus
+    routes: RouteTable
+    deps: dict[RouteKey, frozenset[Dep]]
+    digests: dict[str, bytes]  # output path → digest of its bytes
+    sizes: dict[str, int] = field(default_factory=dict)  # output path → bytes (a cost estimate)
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process and of its finished worker processes, in MiB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+# --- rendering one route -------------------------------------------------------------------------
+
+
+class RouteRenderer:
+    """Turns routes into bytes, optionally recording what each one read."""
+
+    def __init__(self, ctx: SiteContext, dirs: list[Path], track: bool,
+                 bytecode_dir: Path | None = None, memo: Memo | None = None) -> None:
+        self.track = track
+        self.deps: set[Dep] = set()
+        if track:
+            ctx = dataclasses.replace(
+                ctx, corpus=TrackedObject(ctx.corpus, "", self.deps),  # type: ignore[arg-type]
+                routes=TrackedRoutes(ctx.routes, self.deps),  # type: ignore[arg-type]
+            )
+        self.ctx = ctx
+        self.memo = memo if memo is not None else Memo(None)
+        self.renderer = Renderer(dirs, ctx, bytecode_dir=bytecode_dir, memo=self.memo)
+
+    def warm_up(self, routes: Iterable[Route]) -> None:
+        """Compile every template used before forking, so workers inherit them compiled."""
+        for name in sorted({r.template for r in routes if r.template is not None}):
+            self.renderer.env.get_template(name)
+
+    def __call__(self, route: Route) -> tuple[bytes, frozenset[Dep]]:
+        self.deps.clear()
+        if route.template is not None:
+            data = self.renderer.render(route)
+        else:
+            data = generate(route, self.ctx)
+        return data, frozenset(self.deps) if self.track else frozenset()
+
+
+def is_output(route: Route) -> bool:
+    """Routes that produce a file: pages, and generated files of a registered kind."""
+    return route.template is not None or route.kind in GENERATORS
+
+
+# --- parallel full render -------------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}  # set in the parent just before forking; read by the forked workers
+
+
+Rendered = tuple[str, bytes, RouteKey, frozenset[Dep], int]  # path, digest, route, reads, size
+
+
+def _render_share(share: int) -> tuple[list[Rendered], float, float, dict[str, Any]]:
+    job = _WORKER
+    render: RouteRenderer = job["render"]
+    writer: FreshTreeWriter = job["writer"]
+    routes: list[Route] = job["routes"]
+    out = []
+    t_render = t_write = 0.0
+    for route in routes[share::job["shares"]]:
+        t0 = time.perf_counter()
+        data, deps = render(route)
+        t1 = time.perf_counter()
+        writer.write(route.path, data)
+        t_write += time.perf_counter() - t1
+        t_render += t1 - t0
+        out.append((route.path, _digest(data), (route.kind, route.ident), deps, len(data)))
+    return out, t_render, t_write, render.memo.take_new()
+
+
+def render_to_folder(
+    render: RouteRenderer, routes: list[Route], folder: Path, jobs: int,
+    min_routes: int = PARALLEL_MIN_ROUTES,
+) -> tuple[dict[str, bytes], dict[RouteKey, frozenset[Dep]], float, float, int, dict[str, int]]:
+    """Render ``routes`` into the fresh ``folder``; digests and dependencies by route, the render
+    and write seconds summed over workers, and the number of workers."""
+    writer = FreshTreeWriter(folder)
+    digests: dict[str, bytes] = {}
+    sizes: dict[str, int] = {}
+    deps: dict[RouteKey, frozenset[Dep]] = {}
+    interned: dict[Dep, Dep] = {}
+    shares = jobs if jobs > 1 and len(routes) >= min_routes else 1
+    _WORKER.update(render=render, writer=writer, routes=routes, shares=shares)
+    try:
+        if shares == 1:
+            results = [_render_share(0)]
+        else:
+            import multiprocessing
+
+            render.warm_up(routes)
+            with multiprocessing.get_context("fork").Pool(shares) as pool:
+                results = pool.map(_render_share, range(shares), chunksize=1)
+    finally:
+        _WORKER.clear()
+    t_render = t_write = 0.0
+    for items, tr, tw, memo in results:
+        t_render += tr
+        t_write += tw
+        render.memo.merge(memo)
+        for path, digest, key, route_deps, size in items:
+            digests[path] = digest
+            sizes[path] = size
+            if render.track:
+                # Equal dependencies of different pages share one object: a tenth of the memory.
+                deps[key] = frozenset(interned.setdefault(d, d) for d in route_deps)
+    return digests, deps, t_render, t_write, shares, sizes
+
+
+def _render_slice(share: int) -> tuple[list[tuple[bytes, frozenset[Dep]]], dict[str, Any]]:
+    job = _WORKER
+    done = [job["render"](r) for r in job["routes"][share::job["shares"]]]
+    return done, job["render"].memo.take_new()
+
+
+def _render_one(index: int) -> tuple[int, bytes, frozenset[Dep], dict[str, Any]]:
+    job = _WORKER
+    data, deps = job["render"](job["routes"][index])
+    return index, data, deps, job["render"].memo.take_new()
+
+
+def render_many(render: RouteRenderer, routes: list[Route], jobs: int,
+                min_routes: int = PARALLEL_MIN_ROUTES,
+                weights: list[int] | None = None) -> list[tuple[bytes, frozenset[Dep]]]:
+    """Bytes and dependencies of each route, in order; in forked workers when there are many,
+    or when ``weights`` (their sizes last time) say a few of them are big: the pages listing the
+    whole library take seconds each, and go first, one per worker."""
+    heavy = weights is not None and len(routes) > 1 and sum(weights) >= PARALLEL_MIN_BYTES
+    shares = jobs if jobs > 1 and (len(routes) >= min_routes or heavy) else 1
+    if shares == 1:
+        return [render(r) for r in routes]
+    import multiprocessing
+
+    if heavy and len(routes) < min_routes:
+        assert weights is not None
+        render.warm_up(routes)
+        order = sorted(range(len(routes)), key=lambda i: -weights[i])
+        _WORKER.update(render=render, routes=routes)
+        results: list[tuple[bytes, frozenset[Dep]]] = [(b"", frozenset())] * len(routes)
+        try:
+            with multiprocessing.get_context("fork").Pool(shares) as pool:
+                for index, data, deps, memo in pool.imap_unordered(_render_one, order):
+                    results[index] = (data, deps)
+                    render.memo.merge(memo)
+        finally:
+            _WORKER.clear()
+        return results
+
+    render.warm_up(routes)
+    _WORKER.update(render=render, routes=routes, shares=shares)
+    try:
+        with multiprocessing.get_context("fork").Pool(shares) as pool:
+            parts = pool.map(_render_slice, range(shares), chunksize=1)
+    finally:
+        _WORKER.clear()
+    out: list[tuple[bytes, frozenset[Dep]]] = [(b"", frozenset())] * len(routes)
+    for share, (part, memo) in enumerate(parts):
+        out[share::shares] = part
+        render.memo.merge(memo)
+    return out
+
+
+# --- comparing two builds -------------------------------------------------------------------------
+
+
+def changed_entries(old: BuildState, corpus: Corpus, routes: RouteTable) -> set[Dep]:
+    """Every (mapping, key) whose value differs between the previous build and this one, and
+    (mapping, ANY) for every mapping that changed at all (values, keys or order)."""
+    changed: set[Dep] = set()
+    pairs: list[tuple[str, Any, Any]] = [("routes", old.routes.routes, routes.routes)]
+    for f in dataclasses.fields(Corpus):
+        pairs.append((f.name, getattr(old.corpus, f.name), getattr(corpus, f.name)))
+    missing = object()
+    for name, before, after in pairs:
+        if not isinstance(before, dict) or not isinstance(after, dict):
+            if before != after:
+                changed.add((name, ANY))
+            continue
+        if before is after:
+            continue
+        for key, value in after.items():
+            prev = before.get(key, missing)
+            if prev is not value and prev != value:
+                changed.add((name, key))
+        for key in before.keys() - after.keys():
+            changed.add((name, key))
+        if any(k == name for k, _ in changed) or list(before) != list(after):
+            changed.add((name, ANY))
+    return changed
+
+
+# --- the builder ----------------------------------------------------------------------------------
+
+
+class Builder:
+    """Builds one project into one output folder, as often as asked, as little as needed.
+
+    With ``out=None`` the site is kept in memory instead (``files``: path → bytes), as
+    ``ketsite serve`` serves it; rebuilds then update that dict.
+    """
+
+    def __init__(
+        self, root: Path, out: Path | None, style: LinkStyle = LinkStyle.PRETTY, *,
+        jobs: int | None = None, live_reload: bool = False, cache: bool = True,
+        persist_state: bool = False, track: bool = True, parallel_min: int = PARALLEL_MIN_ROUTES,
+    ) -> None:
+        self.parallel_min = parallel_min
+        self.root = root
+        self.out = out.absolute() if out is not None else None
+        self.files: dict[str, bytes] | None = None  # the site, in memory mode
+        self.style = style
+        self.jobs = jobs if jobs is not None else default_jobs()
+        self.live_reload = live_reload
+        self.cache_dir = root / CACHE_DIR if cache else None
+        self.store = FragmentStore(self.cache_dir)
+        self.memo = Memo(self.cache_dir / "memo.pickle" if self.cache_dir is not None else None)
+        self.persist_state = persist_state and self.cache_dir is not None and out is not None
+        self.track = track or persist_state
+        self.state: BuildState | None = None
+        self._state_loaded = False
+
+    # state on disk, for `ketsite build --incremental` in a new process
+    def _state_path(self) -> Path:
+        assert self.cache_dir is not None
+        name = hashlib.blake2b(f"{self.out}|{self.style.value}".encode(), digest_size=8).hexdigest()
+        return self.cache_dir / f"state-{name}.pickle"
+
+    def _load_state(self) -> None:
+        if self._state_loaded or not self.persist_state:
+            return
+        self._state_loaded = True
+        try:
+            with open(self._state_path(), "rb") as f:
+                fmt, state = pickle.load(f)
+            if fmt == STATE_FORMAT and isinstance(state, BuildState):
+                self.state = state
+        except FileNotFoundError:
+            pass
+        except Exception as exc:  # a damaged state file means a full build, never a failed one
+            log.debug("ignoring unreadable build state: %s", exc)
+
+    def _save_state(self) -> None:
+        if not self.persist_state or self.state is None:
+            return
+        path = self._state_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".state-", dir=path.parent)
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump((STATE_FORMAT, self.state), f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.debug("cannot save build state: %s", exc)
+
+    def _forget_state(self) -> None:
+        self.state = None
+        if self.persist_state:
+            self._state_path().unlink(missing_ok=True)
+
+    def build(self, incremental: bool = True) -> BuildResult:
+        """Build the site. With ``incremental`` and a previous build's state for this output, only
+        what changed is rendered and written; otherwise everything, swapped in atomically."""
+        gc_enabled = gc.isenabled()
+        # Loading creates millions of small acyclic objects; the cyclic collector would walk the
+        # growing heap again and again (it was two thirds of the model phase). Rendering runs with
+        # the collector on, but with the model frozen out of its sight (and shared copy-on-write
+        # with the forked workers).
+        gc.disable()
+        try:
+            return self._build(incremental, gc_enabled)
+        finally:
+            gc.unfreeze()
+            if gc_enabled:
+                gc.enable()
+
+    def _build(self, incremental: bool, gc_enabled: bool) -> BuildResult:
+        from ketsite.build import Project, global_key, plan  # build.py imports this module
+
+        start = time.perf_counter()
+        diags = Diagnostics()
+        result = BuildResult(diags)
+        t = time.perf_counter()
+        sources = discover(self.root, diags)
+        config = load_config(sources.config, diags)
+        stats = LoadStats()
+        parsed, entries = parse_all(sources, diags, self.store, self.jobs, stats)
+        result.parsed_files = stats.changed
+        result.timings["parse"] = time.perf_counter() - t
+        t = time.perf_counter()
+        corpus = build_corpus(parsed, diags)
+        project = Project(self.root, sources, config, corpus, tuple(entries))
+        if diags.has_errors:
+            plan(project, self.style, diags)  # output-path collisions too: one run reports all
+            result.timings["model"] = time.perf_counter() - t
+            return self._finish(result, start)
+        ctx, files, dirs = plan(project, self.style, diags, self.live_reload)
+        key = global_key(ctx, files, dirs)
+        result.timings["model"] = time.perf_counter() - t
+        if diags.has_errors:
+            return self._finish(result, start)
+        if incremental:
+            self._load_state()
+        gc.freeze()
+        if gc_enabled:
+            gc.enable()
+        old = self.state
+        exists = self.files is not None if self.out is None else self.out.is_dir()
+        try:
+            if incremental and old is not None and old.key == key and old.out == str(self.out) \
+                    and exists:
+                self._incremental(result, old, key, ctx, files, dirs)
+            else:
+                self._full(result, key, ctx, files, dirs)
+        except RenderError as exc:
+            # A project's own template is a source like any other: a located error, and nothing
+            # written (the new folder is discarded; an incremental build renders before writing).
+            path = relative_path(Path(exc.template), self.root) if exc.template else "templates"
+            diags.error(SourceLocation(path, exc.line), str(exc).split(": ", 1)[-1])
+            return self._finish(result, start)
+        self._save_state()
+        self.memo.save()
+        return self._finish(result, start)
+
+    def _finish(self, result: BuildResult, start: float) -> BuildResult:
+        result.seconds = time.perf_counter() - start
+        result.peak_rss_mib = peak_rss_mib()
+        return result
+
+    def _bytecode_dir(self) -> Path | None:
+        return self.cache_dir / "jinja" if self.cache_dir is not None else None
+
+    def _full(self, result: BuildResult, key: str, ctx: SiteContext, files: dict[str, bytes],
+              dirs: list[Path]) -> None:
+        routes = [r for r in ctx.routes.routes.values() if is_output(r)]
+        render = RouteRenderer(ctx, dirs, self.track, self._bytecode_dir(), self.memo)
+        t = time.perf_counter()
+        if self.out is None:
+            self._full_in_memory(result, key, ctx, files, render, routes)
+            return
+        tmp = new_folder(self.out)
+        try:
+            digests, deps, t_render, t_write, result.workers, sizes = render_to_folder(
+                render, routes, tmp, self.jobs, self.parallel_min)
+            writer = FreshTreeWriter(tmp)
+            for path, data in sorted(files.items()):  # assets
+                writer.write(path, data)
+                digests[path] = _digest(data)
+                sizes[path] = len(data)
+            phase = time.perf_counter() - t
+            t = time.perf_counter()
+            swap_into_place(tmp, self.out, background_delete=len(digests) >= self.parallel_min)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        share = t_render / (t_render + t_write) if t_render + t_write else 1.0
+        result.timings["render"] = phase * share
+        result.timings["write"] = phase * (1 - share) + time.perf_counter() - t
+        result.mode = "full"
+        result.rendered = len(routes)
+        result.written = sorted(digests)
+        result.files = len(digests)
+        result.pages = sum(1 for p in digests if p.endswith(".html"))
+        self.state = BuildState(key, str(self.out), ctx.corpus, ctx.routes, deps, digests,
+                                sizes) if self.track else None
+
+    def _full_in_memory(self, result: BuildResult, key: str, ctx: SiteContext,
+                        files: dict[str, bytes], render: RouteRenderer,
+                        routes: list[Route]) -> None:
+        t = time.perf_counter()
+        site: dict[str, bytes] = {}
+        deps: dict[RouteKey, frozenset[Dep]] = {}
+        for route, (data, route_deps) in zip(
+                routes, render_many(render, routes, self.jobs, self.parallel_min), strict=True):
+            site[route.path] = data
+            deps[(route.kind, route.ident)] = route_deps
+        site.update(files)
+        self.files = site
+        result.timings["render"] = time.perf_counter() - t
+        result.timings["write"] = 0.0
+        result.mode = "full"
+        result.rendered = len(routes)
+        result.written = sorted(site)
+        result.files = len(site)
+        result.pages = sum(1 for p in site if p.endswith(".html"))
+        digests = {path: _digest(data) for path, data in site.items()}
+        sizes = {path: len(data) for path, data in site.items()}
+        self.state = BuildState(key, "None", ctx.corpus, ctx.routes, deps, digests, sizes) \
+            if self.track else None
+
+    def _incremental(self, result: BuildResult, old: BuildState, key: str, ctx: SiteContext,
+                     files: dict[str, bytes], dirs: list[Path]) -> None:
+        t = time.perf_counter()
+        changed = changed_entries(old, ctx.corpus, ctx.routes)
+        routes = {k: r for k, r in ctx.routes.routes.items() if is_output(r)}
+        # A new process trusts the output folder only as far as a stat per file: a page deleted
+        # by hand is rendered again. (A long-running process owns its folder.)
+        missing = {p for p in old.digests if not os.path.isfile(os.path.join(self.out, p))} \
+            if self.persist_state and self.out is not None else set()
+        dirty = [
+            r for k, r in routes.items()
+            if k not in old.deps or old.routes.routes.get(k) != r or r.path in missing
+            or not old.deps[k].isdisjoint(changed)
+        ]
+        render = RouteRenderer(ctx, dirs, True, self._bytecode_dir(), self.memo)
+        outputs: dict[str, bytes] = {}
+        deps = dict(old.deps)
+        for k in list(deps):
+            if k not in routes:
+                del deps[k]
+        weights = [old.sizes.get(r.path, 0) for r in dirty]
+        rendered = render_many(render, dirty, self.jobs, self.parallel_min, weights)
+        for route, (data, route_deps) in zip(dirty, rendered, strict=True):
+            outputs[route.path] = data
+            deps[(route.kind, route.ident)] = route_deps
+        outputs.update(files)
+        result.timings["render"] = time.perf_counter() - t
+        t = time.perf_counter()
+        digests = dict(old.digests)
+        sizes = dict(old.sizes)
+        wanted = {r.path for r in routes.values()} | set(files)
+        written = []
+        for path in sorted(outputs):
+            digest = _digest(outputs[path])
+            if digests.get(path) != digest or path in missing:
+                if self.out is None:
+                    assert self.files is not None
+                    self.files[path] = outputs[path]
+                else:
+                    replace_file(self.out, path, outputs[path])
+                written.append(path)
+            digests[path] = digest
+            sizes[path] = len(outputs[path])
+        removed = sorted(p for p in digests if p not in wanted)
+        for path in removed:
+            if self.out is None:
+                assert self.files is not None
+                self.files.pop(path, None)
+            else:
+                remove_file(self.out, path)
+            del digests[path]
+            sizes.pop(path, None)
+        result.timings["write"] = time.perf_counter() - t
+        result.mode = "incremental"
+        result.rendered = len(dirty)
+        result.written = written
+        result.removed = removed
+        result.files = len(digests)
+        result.pages = sum(1 for p in digests if p.endswith(".html"))
+        self.state = BuildState(key, str(self.out), ctx.corpus, ctx.routes, deps, digests, sizes)

@@ -1,0 +1,180 @@
+"""What each page reads: corpus and route-table views that record every lookup.
+
+An incremental rebuild must re-render exactly the pages whose bytes can change. Rather than a
+hand-kept list per template ("a paper page shows its authors, its conditions…"), every page and
+generated file is rendered against these read-recording views and remembers what it read: a key
+of one mapping (``("papers", "smith2020")``), or a whole mapping when it iterates or counts one
+(``("papers", ANY)``). After an edit, the entries whose values differ between the old and the new
+corpus are compared with what each page read. Templates, view models and generators added later
+are covered without being listed anywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+#: The key recorded when a page iterates over, counts, or compares a whole mapping.
+ANY = "*"
+
+Dep = tuple[str, Any]  # (mapping name, key or ANY)
+
+
+class TrackedMapping(Mapping[Any, Any]):
+    """A read-only view of a dict that adds each key looked up (or ANY) to ``deps``."""
+
+    __slots__ = ("_name", "_data", "_deps")
+
+    def __init__(self, name: str, data: Mapping[Any, Any], deps: set[Dep]) -> None:
+        self._name = name
+        self._data = data
+        self._deps = deps
+
+    def __getitem__(self, key: Any) -> Any:
+        self._deps.add((self._name, key))
+        return self._data[key]
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self._deps.add((self._name, key))
+        return self._data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self._deps.add((self._name, key))
+        return key in self._data
+
+    def __iter__(self) -> Iterator[Any]:
+        self._deps.add((self._name, ANY))
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        self._deps.add((self._name, ANY))
+        return len(self._data)
+
+    def keys(self):  # type: ignore[no-untyped-def, override]
+        self._deps.add((self._name, ANY))
+        return self._data.keys()
+
+    def values(self):  # type: ignore[no-untyped-def, override]
+        self._deps.add((self._name, ANY))
+        return self._data.values()
+
+    def items(self):  # type: ignore[no-untyped-def, override]
+        self._deps.add((self._name, ANY))
+        return self._data.items()
+
+    def __eq__(self, other: object) -> bool:
+        self._deps.add((self._name, ANY))
+        return self._data == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"TrackedMapping({self._name!r})"
+
+
+class TrackedObject:
+    """Any frozen dataclass of the site (the corpus) seen through recording views: its dict fields
+    become :class:`TrackedMapping`; any other field, when read, records ``(name, ANY)``; its methods
+    and properties run against this view, so what they read is recorded too."""
+
+    def __init__(self, target: object, prefix: str, deps: set[Dep]) -> None:
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_prefix", prefix)
+        object.__setattr__(self, "_deps", deps)
+        object.__setattr__(self, "_fields", {f.name for f in dataclasses.fields(target)})  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> Any:
+        target = object.__getattribute__(self, "_target")
+        deps = object.__getattribute__(self, "_deps")
+        prefix = object.__getattribute__(self, "_prefix")
+        if name in object.__getattribute__(self, "_fields"):
+            value = getattr(target, name)
+            if isinstance(value, dict):
+                view = TrackedMapping(prefix + name, value, deps)
+                object.__setattr__(self, name, view)  # cached: later reads skip __getattr__
+                return view
+            deps.add((prefix + name, ANY))
+            return value
+        attr = getattr(type(target), name, None)
+        if isinstance(attr, property) and attr.fget is not None:
+            return attr.fget(self)
+        if isinstance(attr, functools.cached_property):
+            return attr.func(self)  # computed against this view (not cached), so reads are seen
+        if callable(attr):
+            return attr.__get__(self)  # a method, run against the recording view
+        return getattr(target, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+class TrackedRoutes:
+    """The route table seen through a recording view: ``get``/``has`` record ``("routes", key)``."""
+
+    def __init__(self, table: Any, deps: set[Dep]) -> None:
+        self._table = table
+        self._deps = deps
+        self.routes = TrackedMapping("routes", table.routes, deps)
+
+    def get(self, kind: str, ident: str = "") -> Any:
+        self._deps.add(("routes", (kind, ident)))
+        return self._table.routes[(kind, ident)]
+
+    def has(self, kind: str, ident: str = "") -> bool:
+        self._deps.add(("routes", (kind, ident)))
+        return (kind, ident) in self._table.routes
+
+    def pages(self) -> list[Any]:
+        self._deps.add(("routes", ANY))
+        return self._table.pages()
+
+    def __getattr__(self, name: str) -> Any:
+        self._deps.add(("routes", ANY))
+        return getattr(self._table, name)
+
+
+def lookup(corpus: object, routes: Any, dep: Dep) -> Any:
+    """The value a dependency stands for, for comparing two builds. Missing keys compare as a
+    sentinel, so a key that appears or disappears is a change."""
+    name, key = dep
+    if name == "routes":
+        mapping: Any = routes.routes
+    else:
+        mapping = getattr(corpus, name, _MISSING)
+        if not isinstance(mapping, dict):
+            return mapping if key == ANY else _MISSING
+    if key == ANY:
+        return _Ordered(mapping)
+    return mapping.get(key, _MISSING)
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING = _Missing()
+
+
+class _Ordered:
+    """A whole mapping compared with its order (pages list entries in mapping order)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, mapping: Mapping[Any, Any]) -> None:
+        self.items = mapping
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Ordered):
+            return NotImplemented
+        a, b = self.items, other.items
+        if a is b:
+            return True
+        if len(a) != len(b):
+            return False
+        return all(ka == kb and (va is vb or va == vb)
+                   for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True))
+
+    __hash__ = None  # type: ignore[assignment]

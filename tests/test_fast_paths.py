@@ -1,0 +1,122 @@
+"""The LaTeX fast path gives exactly what pylatexenc gives, on every form it claims to handle."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ketsite.sources import latex
+from ketsite.sources.latex import ACCENTS, LETTERS, decode_with_pylatexenc, latex_to_unicode
+
+
+def slow(text: str) -> str:
+    """latex_to_unicode with every decoding done by pylatexenc (the reference)."""
+    if latex._NEEDS_DECODING.search(text):
+        text = decode_with_pylatexenc(text)
+    else:
+        text = text.replace("{", "").replace("}", "")
+    return latex._SPACE.sub(" ", text).strip()
+
+
+BASES = string.ascii_letters + "\\i\\j"
+
+
+@pytest.mark.parametrize("accent", sorted(ACCENTS))
+def test_every_accent_on_every_letter_matches_pylatexenc(accent):
+    letters = list(string.ascii_letters) + ["\\i", "\\j"]
+    for letter in letters:
+        forms = [f"{{\\{accent}{{{letter}}}}}", f"\\{accent}{{{letter}}}", f"x\\{accent} {letter}y"]
+        if not letter.startswith("\\"):
+            forms += [f"{{\\{accent}{letter}}}", f"\\{accent}{letter}z"]
+        for form in forms:
+            latex._decode.cache_clear()
+            assert latex_to_unicode(form) == slow(form), form
+
+
+@pytest.mark.parametrize("name", sorted(LETTERS))
+def test_letter_macros_match_pylatexenc(name):
+    for form in (f"{{\\{name}}}x", f"\\{name}{{}}x", f"\\{name} x", f"a \\{name}  b", f"\\{name}"):
+        latex._decode.cache_clear()
+        assert latex_to_unicode(form) == slow(form), form
+
+
+TOKENS = st.sampled_from([
+    "a", "Ketamine", " ", "  ", "\n", "-", "--", "---", "~", "{", "}", "{S}", "\\&", "\\%", "\\_",
+    "\\#", "\\$", "{\\'e}", "\\'e", "\\\"u", "\\\"{o}", "{\\c c}", "\\c{C}", "{\\k a}", "\\l",
+    "{\\L}",
+    "\\o", "\\ss", "\\aa{}", "{\\'\\i}", "\\v{s}", "\\H o", "$x$", "\\emph{x}", "\\textit{a b}",
+    "``", "''", "&", "%", "\\'", "\\\\", "\\cc", "\\'{}", "é", "Gąska", ",", ":", "(", ")", "'",
+    "\\lé", "\\ssß",
+])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(TOKENS, max_size=12).map("".join))
+def test_any_mix_of_forms_matches_pylatexenc(text):
+    latex._decode.cache_clear()
+    assert latex_to_unicode(text) == slow(text)
+
+
+SEGMENT = st.sampled_from(["papers", "authors", "a", "b", "index.html", "x.css", "assets"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(SEGMENT, min_size=1, max_size=4).map("/".join),
+       st.lists(SEGMENT, max_size=4).map("/".join))
+def test_fast_relpath_equals_posixpath(to_path, base):
+    import posixpath
+
+    from ketsite.site.routes import relpath
+
+    assert relpath(to_path, base) == posixpath.relpath(to_path, base or ".")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab {}\t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2028\u3000é"),
+               max_size=20))
+def test_space_folding_equals_the_regex(text):
+    import re
+
+    expected = re.sub(r"\s+", " ", text.replace("{", "").replace("}", "")).strip()
+    assert latex_to_unicode(text) == expected
+
+
+YAML_SAMPLES = [
+    'a: "Gąska é — ü"\nb: >-\n  Müller\n  zwei\nc: [é, "ö"]\n',
+    "x: 'ł'\ny: |\n  ñ\n  ü\nz: no\nn: 0123\nd: 2020-01-01\n",
+    "a: &x 1\nb: *x\n", "a: !!python/object x\n", "a: 1\n---\nb: 2\n", "a: [1, 2\n", "a: 1\na: 2\n",
+    "- 1\n- [2, {3: 4}]\n", "", "# only a comment\n", "a:\n  b:\n    c: [d, e]\n",
+    "k: \"\\u00e9\\t\"\n", "a: \x07\n", "? [complex]\n: key\n",
+]
+
+
+def test_yaml_fast_path_builds_the_same_tree_and_messages():
+    """libyaml's event parser gives exactly the tree and diagnostics of the pure-Python loader."""
+    from sitetools import REPO
+
+    from ketsite.diagnostics import Diagnostics
+    from ketsite.sources import yamlio
+
+    files = sorted((REPO / "content").rglob("*.yaml")) + sorted((REPO / "tests").rglob("*.yaml"))
+    samples = [(str(p), p.read_text(encoding="utf-8", errors="replace")) for p in files]
+    samples += [(f"sample{i}.yaml", text) for i, text in enumerate(YAML_SAMPLES)]
+    assert yamlio._CLoader is not None, "PyYAML without libyaml: the fast path is not tested"
+    fast_used = 0
+    for name, text in samples:
+        fast, slow = Diagnostics(), Diagnostics()
+        a = yamlio.parse_yaml(name, text, fast)
+        saved, yamlio._CLoader = yamlio._CLoader, None
+        try:
+            b = yamlio.parse_yaml(name, text, slow)
+        finally:
+            yamlio._CLoader = saved
+        assert (a, fast.items) == (b, slow.items), name
+        try:
+            yamlio._compose_fast(text)
+            fast_used += 1
+        except yamlio._Fallback:
+            pass
+    assert fast_used > len(samples) // 2

@@ -1,0 +1,345 @@
+"""Incremental and parallel builds: after any single edit, the output is byte-identical to a clean
+full build, and only the files whose bytes changed are written."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sitetools import REPO
+
+from ketsite.build import build
+from ketsite.engine import Builder
+
+_spec = importlib.util.spec_from_file_location("ketsite_bench_synth",
+                                               REPO / "benchmarks" / "synth.py")
+assert _spec and _spec.loader
+synth = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = synth  # dataclasses look their module up there
+_spec.loader.exec_module(synth)
+
+N = 60
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("lib") / "lib"
+    synth.generate(N, root)
+    return root
+
+
+@pytest.fixture
+def library(pristine, tmp_path) -> Path:
+    root = tmp_path / "lib"
+    shutil.copytree(pristine, root, ignore=shutil.ignore_patterns(".ketsite-cache"))
+    return root
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def full_build(root: Path, out: Path) -> dict[str, bytes]:
+    result = build(root, out, cache=False, jobs=1)
+    assert not result.diagnostics.has_errors, [d.format() for d in result.diagnostics.sorted()]
+    return tree(out)
+
+
+# --- edits ---------------------------------------------------------------------------------
+
+
+def _bib(root: Path) -> Path:
+    return sorted((root / "bib").glob("*.bib"))[0]
+
+
+def _entries(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, key) of every entry of a generated .bib file."""
+    return [(m.start(), m.end(), m.group(1))
+            for m in re.finditer(r"@article\{([^,]+),\n.*?\n\}\n", text, re.S)]
+
+
+def _unreferenced_key(root: Path) -> str:
+    content = "\n".join(p.stem + "\n" + p.read_text() for p in (root / "content").rglob("*.yaml"))
+    for _, _, key in _entries(_bib(root).read_text()):
+        if key not in content:
+            return key
+    raise AssertionError("every paper is referenced")
+
+
+def edit_bib_title(root: Path) -> None:
+    path = _bib(root)
+    text = path.read_text()
+    start = text.index("  title", len(text) // 3)
+    path.write_text(text[:start] + text[start:].replace("= {", "= {Edited: ", 1))
+
+
+def edit_bib_authors(root: Path) -> None:
+    path = _bib(root)
+    text = path.read_text()
+    start = text.index("  author", len(text) // 2)
+    end = text.index("\n", start)
+    path.write_text(text[:start] + "  author = {Newperson, Q. and Zyx{\\'e}, Ana}," + text[end:])
+
+
+def edit_bib_add(root: Path) -> None:
+    path = _bib(root)
+    path.write_text(path.read_text() + (
+        "\n@article{added2025entry,\n  author = {Added, A. and Second, B.},\n"
+        "  title = {An added entry},\n  journal = {Pain},\n  year = {2025},\n}\n"))
+
+
+def edit_bib_remove(root: Path) -> None:
+    path = _bib(root)
+    text = path.read_text()
+    key = _unreferenced_key(root)
+    for start, end, k in _entries(text):
+        if k == key:
+            path.write_text(text[:start] + text[end:])
+            return
+    raise AssertionError(key)
+
+
+def edit_author_file(root: Path) -> None:
+    text = _bib(root).read_text()
+    for match in re.finditer(r"author\s*= \{([^\\}]+?)(?: and |\},)", text):
+        first = match.group(1)
+        if "," in first and "{" not in first:
+            break
+    family = first.split(",")[0].strip()
+    folder = root / "content" / "authors"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "test-author.yaml").write_text(
+        f'name: "{family}, Quentin Test"\nvariants: ["{first.strip()}"]\n'
+        'affiliation: "Test Hospital"\n')
+
+
+def edit_condition_name(root: Path) -> None:
+    path = root / "content" / "conditions" / "fibromyalgia.yaml"
+    path.write_text(path.read_text().replace("name: Fibromyalgia", "name: Fibromyalgia syndrome"))
+
+
+def edit_condition_papers(root: Path) -> None:
+    path = root / "content" / "conditions" / "migraine.yaml"
+    path.write_text(path.read_text() + f"  - {_unreferenced_key(root)}\n")
+
+
+def edit_review_summary(root: Path) -> None:
+    path = sorted((root / "content" / "reviews").glob("*.yaml"))[0]
+    path.write_text(path.read_text().replace("summary: >-\n  ", "summary: >-\n  Edited. ", 1))
+
+
+def edit_review_references(root: Path) -> None:
+    path = sorted((root / "content" / "reviews").glob("*.yaml"))[0]
+    text = path.read_text()
+    head, _, rest = text.partition("references:\n")
+    refs, sep, tail = rest.partition("citing:\n")
+    lines = refs.splitlines(keepends=True)
+    path.write_text(head + "references:\n" + "".join(reversed(lines)) + sep + tail)
+
+
+def edit_annotation(root: Path) -> None:
+    path = sorted((root / "content" / "papers").glob("*.yaml"))[0]
+    text = path.read_text()
+    text = re.sub(r"direction: [\w-]+", "direction: harm", text)
+    path.write_text(re.sub(r"design: [\w-]+", "design: case-report", text))
+
+
+def edit_annotation_add(root: Path) -> None:
+    key = _unreferenced_key(root)
+    (root / "content" / "papers" / f"{key}.yaml").write_text(
+        "design: meta-analysis\ndirection: benefit\nconditions: [migraine]\n"
+        "finding: \"Pooled benefit.\"\n")
+
+
+def edit_annotation_remove(root: Path) -> None:
+    sorted((root / "content" / "papers").glob("*.yaml"))[-1].unlink()
+
+
+def edit_template(root: Path) -> None:
+    folder = root / "templates"
+    folder.mkdir(exist_ok=True)
+    base = (REPO / "templates" / "base.html").read_text()
+    assert "</footer>" in base
+    (folder / "base.html").write_text(base.replace("</footer>", "<p>Edited.</p></footer>", 1))
+
+
+def edit_config(root: Path) -> None:
+    path = root / "ketsite.yaml"
+    path.write_text(path.read_text().replace("title: Synthetic", "title: Edited synthetic"))
+
+
+EDITS: dict[str, Callable[[Path], None]] = {
+    "bib-title": edit_bib_title,
+    "bib-authors": edit_bib_authors,
+    "bib-add-entry": edit_bib_add,
+    "bib-remove-entry": edit_bib_remove,
+    "author-file": edit_author_file,
+    "condition-name": edit_condition_name,
+    "condition-papers": edit_condition_papers,
+    "review-summary": edit_review_summary,
+    "review-references": edit_review_references,
+    "annotation": edit_annotation,
+    "annotation-add": edit_annotation_add,
+    "annotation-remove": edit_annotation_remove,
+    "template": edit_template,
+    "config": edit_config,
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDITS))
+def test_incremental_build_after_an_edit_equals_a_full_build(library, tmp_path, name):
+    out = tmp_path / "site"
+    first = build(library, out, incremental=True, jobs=1)
+    assert first.mode == "full" and not first.diagnostics.has_errors
+    before = tree(out)
+    EDITS[name](library)
+    result = build(library, out, incremental=True, jobs=1)
+    assert not result.diagnostics.has_errors, [d.format() for d in result.diagnostics.sorted()]
+    after = tree(out)
+    expected = full_build(library, tmp_path / "clean")
+    assert after.keys() == expected.keys()
+    assert [p for p in expected if after[p] != expected[p]] == []
+    changed = {p for p in expected if before.get(p) != expected[p]}
+    assert changed, "the edit changed nothing: the test would prove nothing"
+    if name not in ("template", "config"):
+        # Only the pages whose bytes differ are rewritten, and pages that vanished are removed.
+        assert result.mode == "incremental"
+        assert set(result.written) == changed
+        assert set(result.removed) == before.keys() - expected.keys()
+        if name != "bib-remove-entry":  # which moves the line of every later entry (Paper.loc)
+            assert result.rendered < len(expected) / 2
+
+
+def test_in_process_rebuilds_follow_a_series_of_edits(library, tmp_path):
+    """The path `ketsite serve` takes: one Builder, rebuilt after each edit, state in memory."""
+    out = tmp_path / "site"
+    builder = Builder(library, out, jobs=1)
+    assert builder.build().mode == "full"
+    for name in ("bib-title", "annotation", "condition-papers", "bib-authors", "review-references"):
+        EDITS[name](library)
+        result = builder.build()
+        assert result.mode == "incremental", name
+        assert result.parsed_files and len(result.parsed_files) == 1, result.parsed_files
+        assert tree(out) == full_build(library, tmp_path / f"clean-{name}"), name
+
+
+def test_unchanged_sources_render_nothing(library, tmp_path):
+    out = tmp_path / "site"
+    build(library, out, incremental=True, jobs=1)
+    result = build(library, out, incremental=True, jobs=1)
+    assert (result.mode, result.rendered, result.written, result.parsed_files) == \
+        ("incremental", 0, [], [])
+
+
+def test_a_failed_incremental_build_leaves_the_output_and_recovers(library, tmp_path):
+    out = tmp_path / "site"
+    build(library, out, incremental=True, jobs=1)
+    before = tree(out)
+    path = _bib(library)
+    good = path.read_text()
+    path.write_text(good.replace("  year", "  year = {20x1},\n  yearx", 1))
+    result = build(library, out, incremental=True, jobs=1)
+    assert result.diagnostics.has_errors
+    assert tree(out) == before
+    path.write_text(good)
+    edit_bib_title(library)
+    result = build(library, out, incremental=True, jobs=1)
+    assert not result.diagnostics.has_errors
+    assert tree(out) == full_build(library, tmp_path / "clean")
+
+
+def test_deleted_output_file_is_rewritten(library, tmp_path):
+    out = tmp_path / "site"
+    build(library, out, incremental=True, jobs=1)
+    victim = next(p for p in sorted(out.rglob("index.html")) if "papers/" in p.as_posix())
+    victim.unlink()
+    edit_bib_title(library)
+    build(library, out, incremental=True, jobs=1)
+    assert tree(out) == full_build(library, tmp_path / "clean")
+
+
+def test_parallel_build_is_byte_identical_to_serial(library, tmp_path):
+    serial = Builder(library, tmp_path / "serial", jobs=1, cache=False)
+    serial.build(incremental=False)
+    parallel = Builder(library, tmp_path / "parallel", jobs=2, cache=False, parallel_min=1)
+    result = parallel.build(incremental=False)
+    assert result.workers == 2
+    a, b = tree(tmp_path / "serial"), tree(tmp_path / "parallel")
+    assert a.keys() == b.keys() and len(a) > 100
+    assert [p for p in a if a[p] != b[p]] == []
+    # Read tracking from the workers reaches the parent: an incremental build follows correctly.
+    edit_bib_title(library)
+    assert parallel.build().mode == "incremental"
+    assert tree(tmp_path / "parallel") == full_build(library, tmp_path / "clean")
+
+
+def test_parse_cache_is_used_and_invalidated_by_content(library, tmp_path):
+    out = tmp_path / "site"
+    first = Builder(library, out, jobs=1).build(incremental=False)
+    assert len(first.parsed_files) > 10
+    again = Builder(library, out, jobs=1).build(incremental=False)  # a new process would do this
+    assert again.parsed_files == []
+    edit_bib_title(library)
+    third = Builder(library, out, jobs=1).build(incremental=False)
+    assert third.parsed_files == [_bib(library).relative_to(library).as_posix()]
+    assert tree(out) == full_build(library, tmp_path / "clean")
+
+
+def test_synthetic_library_is_deterministic_and_valid(pristine, tmp_path):
+    again = tmp_path / "again"
+    synth.generate(N, again)
+    assert tree(again) == tree(pristine)
+    other = tmp_path / "other"
+    synth.generate(N + 1, other)
+    assert tree(other) != tree(pristine)
+    text = "\n".join(p.read_text() for p in (pristine / "bib").glob("*.bib"))
+    assert "{\\" in text and re.search(r"[^\x00-\x7f]", text)  # LaTeX accents and raw Unicode
+    assert len(list((pristine / "content" / "conditions").glob("*.yaml"))) == 15
+
+
+def test_in_memory_builder_follows_edits(library, tmp_path):
+    """`ketsite serve` keeps the site in memory: the same engine, updating a dict of files."""
+    builder = Builder(library, None, jobs=1)
+    assert builder.build().mode == "full"
+    for name in ("bib-authors", "annotation-remove", "condition-name"):
+        EDITS[name](library)
+        result = builder.build()
+        assert result.mode == "incremental" and 0 < result.rendered < 100, (name, result.rendered)
+        assert builder.files == full_build(library, tmp_path / f"clean-{name}"), name
+
+
+def test_big_dirty_pages_rendered_by_workers_give_the_same_bytes(library, tmp_path, monkeypatch):
+    """A few dirty pages that were big last time (the library-wide lists) go to worker processes,
+    biggest first; the result is the same as rendering them here."""
+    from ketsite import engine
+
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 1)
+    builder = Builder(library, tmp_path / "site", jobs=2, parallel_min=10**9)
+    builder.build()
+    edit_bib_title(library)
+    result = builder.build()
+    assert result.mode == "incremental" and result.rendered > 1
+    assert tree(tmp_path / "site") == full_build(library, tmp_path / "clean")
+
+
+def test_cli_incremental_build_reports_what_it_rendered(library, tmp_path):
+    import subprocess
+
+    argv = [sys.executable, "-m", "ketsite.cli", "build", "--src", str(library),
+            "--out", str(tmp_path / "site"), "--incremental", "--jobs", "1"]
+    first = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert first.returncode == 0, first.stderr
+    assert "incremental:" not in first.stdout  # the first one is a full build
+    edit_review_summary(library)
+    second = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert second.returncode == 0, second.stderr
+    match = re.search(r"incremental: (\d+) rendered, (\d+) written, (\d+) removed", second.stdout)
+    assert match and 0 < int(match.group(2)) <= int(match.group(1)) < 50, second.stdout
+    bad = subprocess.run(argv[:-2] + ["--jobs", "0"], capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "--jobs" in bad.stderr

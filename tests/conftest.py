@@ -298,9 +298,10 @@ def scratch_site(tmp_path_factory):
 @pytest.fixture(scope="session")
 def corpus():
     """The bundled content loaded into the model; it must load without a single diagnostic."""
+    from sitetools import REPO
+
     from ketsite.build import load_project
     from ketsite.diagnostics import Diagnostics
-    from sitetools import REPO
 
     diags = Diagnostics()
     project = load_project(REPO, diags)

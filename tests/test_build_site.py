@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from sitetools import REPO, SEEDS, broken_links, page_text, parse_page
 
 from ketsite.build import build
-from sitetools import REPO, SEEDS, broken_links, page_text, parse_page
 
 
 @pytest.fixture(scope="module")

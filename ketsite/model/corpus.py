@@ -13,7 +13,15 @@ from dataclasses import dataclass, replace
 from ketsite.diagnostics import Diagnostics, SourceLocation
 from ketsite.model.citations import find_citations
 from ketsite.model.entities import (
-    Annotation, Author, Condition, Credit, MarkdownText, Paper, ParsedSources, PersonName, Review,
+    Annotation,
+    Author,
+    Condition,
+    Credit,
+    MarkdownText,
+    Paper,
+    ParsedSources,
+    PersonName,
+    Review,
 )
 from ketsite.model.names import identity, parse_name_text, preferred, sort_key
 

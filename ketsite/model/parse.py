@@ -13,8 +13,21 @@ from pathlib import PurePosixPath
 
 from ketsite.diagnostics import Diagnostics, SourceLocation
 from ketsite.model.entities import (
-    DESIGNS, DIRECTIONS, ROUTES, STATUSES, AbstractSection, Annotation, Author, Condition, Credit,
-    MarkdownText, Paper, ParsedSources, PersonName, Reference, Review,
+    DESIGNS,
+    DIRECTIONS,
+    ROUTES,
+    STATUSES,
+    AbstractSection,
+    Annotation,
+    Author,
+    Condition,
+    Credit,
+    MarkdownText,
+    Paper,
+    ParsedSources,
+    PersonName,
+    Reference,
+    Review,
 )
 from ketsite.model.names import identity, parse_name_text
 from ketsite.model.schema import ID_RE, KEY_RE, Field, Located, read_fields

@@ -13,12 +13,10 @@ from sitetools import REPO, SEEDS, broken_links, page_text, parse_page
 from ketsite.build import build
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("site") / "_site"
-    result = build(REPO, out)
-    assert not result.diagnostics.has_errors, [d.format() for d in result.diagnostics.sorted()]
-    return out
+@pytest.fixture
+def site(bundled_site: Path) -> Path:
+    """The bundled site, built once per session (conftest.bundled_site)."""
+    return bundled_site
 
 
 def seed_dois() -> set[str]:

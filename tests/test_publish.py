@@ -27,12 +27,10 @@ NOPPERS_TITLE = (
 )
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("publish") / "_site"
-    result = build(REPO, out)
-    assert not result.diagnostics.has_errors, [d.format() for d in result.diagnostics.sorted()]
-    return out
+@pytest.fixture
+def site(bundled_site: Path) -> Path:
+    """The bundled site, built once per session (conftest.bundled_site)."""
+    return bundled_site
 
 
 def html_pages(site: Path) -> list[Path]:

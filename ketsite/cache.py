@@ -126,6 +126,17 @@ class FragmentStore:
         self.memory: dict[str, Fragment] = {}
         self._packs: dict[str, dict[str, Fragment]] = {}  # kind → key → fragment, as on disk
         self._dirty: set[str] = set()
+        # The key of each source object seen last: an unchanged file (the same SourceFile, from
+        # discover's ReadCache) is not hashed again.
+        self._keys: dict[str, tuple[SourceFile, str]] = {}
+
+    def key(self, kind: str, source: SourceFile) -> str:
+        seen = self._keys.get(source.rel)
+        if seen is not None and seen[0] is source:
+            return seen[1]
+        key = source_key(kind, source)
+        self._keys[source.rel] = (source, key)
+        return key
 
     def _path(self, key: str) -> Path:
         assert self.folder is not None
@@ -248,7 +259,7 @@ def parse_all(
     """Every source parsed (from ``store`` where it has the file), merged in source order."""
     stats = stats if stats is not None else LoadStats()
     files = list(sources_by_kind(sources))
-    keys = [source_key(kind, s) for kind, s in files] if store is not None else []
+    keys = [store.key(kind, s) for kind, s in files] if store is not None else []
     frags: list[Fragment | None] = (
         [store.get(k, kind) for k, (kind, _) in zip(keys, files, strict=True)]
         if store is not None else [None] * len(files)

@@ -37,7 +37,7 @@ from ketsite.config import load_config
 from ketsite.diagnostics import Diagnostics, SourceLocation, relative_path
 from ketsite.generators import GENERATORS, generate
 from ketsite.memo import Memo
-from ketsite.model.corpus import Corpus, build_corpus
+from ketsite.model.corpus import Corpus, CorpusCache, build_corpus
 from ketsite.output import (
     FreshTreeWriter,
     new_folder,
@@ -48,7 +48,7 @@ from ketsite.output import (
 from ketsite.render import Renderer, RenderError, SiteContext
 from ketsite.site.routes import LinkStyle, Route, RouteTable
 from ketsite.site.tracking import ANY, Dep, TrackedObject, TrackedRoutes
-from ketsite.sources.discover import discover
+from ketsite.sources.discover import ReadCache, discover
 
 log = logging.getLogger(__name__)
 
@@ -320,6 +320,8 @@ class Builder:
         self.live_reload = live_reload
         self.cache_dir = root / CACHE_DIR if cache else None
         self.store = FragmentStore(self.cache_dir)
+        self.reads = ReadCache()  # unchanged source files are not read again by the next build
+        self.corpus_cache = CorpusCache()  # nor are unchanged authors resolved again
         self.memo = Memo(self.cache_dir / "memo.pickle" if self.cache_dir is not None else None)
         self.persist_state = persist_state and self.cache_dir is not None and out is not None
         self.track = track or persist_state
@@ -387,14 +389,14 @@ class Builder:
         diags = Diagnostics()
         result = BuildResult(diags)
         t = time.perf_counter()
-        sources = discover(self.root, diags)
+        sources = discover(self.root, diags, self.reads)
         config = load_config(sources.config, diags)
         stats = LoadStats()
         parsed, entries = parse_all(sources, diags, self.store, self.jobs, stats)
         result.parsed_files = stats.changed
         result.timings["parse"] = time.perf_counter() - t
         t = time.perf_counter()
-        corpus = build_corpus(parsed, diags)
+        corpus = build_corpus(parsed, diags, self.corpus_cache)
         project = Project(self.root, sources, config, corpus, tuple(entries))
         if diags.has_errors:
             plan(project, self.style, diags)  # output-path collisions too: one run reports all

@@ -4,6 +4,7 @@ full build, and only the files whose bytes changed are written."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 import sys
@@ -343,3 +344,45 @@ def test_cli_incremental_build_reports_what_it_rendered(library, tmp_path):
     assert match and 0 < int(match.group(2)) <= int(match.group(1)) < 50, second.stdout
     bad = subprocess.run(argv[:-2] + ["--jobs", "0"], capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "--jobs" in bad.stderr
+
+
+@pytest.mark.parametrize("name", sorted(EDITS))
+def test_long_running_builder_follows_every_kind_of_edit(library, tmp_path, name):
+    """`ketsite serve` keeps one Builder: its caches of read files and resolved authors must never
+    hide an edit. Files are made older than a second first, so the read cache trusts them."""
+    old = 1_600_000_000
+    for path in library.rglob("*"):
+        if path.is_file():
+            os.utime(path, (old, old))
+    builder = Builder(library, None, jobs=1)
+    assert builder.build().mode == "full"
+    assert builder.build().rendered == 0
+    assert builder.reads.hits > 0 and builder.corpus_cache.resolved is not None
+    EDITS[name](library)
+    result = builder.build()
+    assert not result.diagnostics.has_errors, [d.format() for d in result.diagnostics.sorted()]
+    assert builder.files == full_build(library, tmp_path / "clean"), name
+
+
+def test_read_cache_rereads_a_file_rewritten_with_the_same_size(tmp_path):
+    from ketsite.diagnostics import Diagnostics
+    from ketsite.sources.discover import ReadCache, read_source
+
+    path = tmp_path / "x.yaml"
+    path.write_text("name: a\n")
+    cache = ReadCache()
+    assert read_source(path, tmp_path, Diagnostics(), cache).text == "name: a\n"
+    assert cache.files == {}, "a file modified just now is not trusted by its stat"
+    os.utime(path, (1_600_000_000, 1_600_000_000))
+    read_source(path, tmp_path, Diagnostics(), cache)
+    assert read_source(path, tmp_path, Diagnostics(), cache).text == "name: a\n"
+    assert (cache.reads, cache.hits) == (2, 1)
+    path.write_text("name: b\n")  # same size, new times
+    assert read_source(path, tmp_path, Diagnostics(), cache).text == "name: b\n"
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"name: \xff\n")
+    os.utime(bad, (1_600_000_000, 1_600_000_000))
+    for _ in range(2):  # a cached file's problems are reported every time
+        diags = Diagnostics()
+        read_source(bad, tmp_path, diags, cache)
+        assert [d.location.line for d in diags.items] == [1]

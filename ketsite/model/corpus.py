@@ -10,7 +10,7 @@ import difflib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 
-from ketsite.diagnostics import Diagnostics, SourceLocation
+from ketsite.diagnostics import Diagnostic, Diagnostics, SourceLocation
 from ketsite.model.citations import find_citations
 from ketsite.model.entities import (
     Annotation,
@@ -83,10 +83,34 @@ def _unique_papers(parsed: ParsedSources, diags: Diagnostics) -> dict[str, Paper
     return papers
 
 
-def _authors(
+@dataclass
+class CorpusCache:
+    """The slowest parts of :func:`build_corpus`, kept by a long-running process between builds.
+
+    Resolving authors (identities, author files, preferred spellings, A–Z order) and counting
+    co-authors take most of the model's time at ten thousand papers, yet depend only on the
+    credits of the papers and the author files — which most edits (a title, a DOI, a year, an
+    annotation) leave as they were. They are reused when those inputs are equal (mostly the very
+    same objects, from unchanged source files), and recomputed otherwise.
+    """
+
+    credits: tuple[object, ...] | None = None
+    resolved: _Resolution | None = None
+
+
+@dataclass(frozen=True)
+class _Resolution:
+    remap: dict[str, str]  # natural author id → author id (author files' variants)
+    authors: dict[str, Author]  # A–Z
+    coauthors: dict[str, tuple[tuple[str, int], ...]]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def _resolve_authors(
     papers: dict[str, Paper], parsed: ParsedSources, diags: Diagnostics
-) -> tuple[dict[str, Paper], dict[str, Author]]:
-    """Resolve every credit to an author id, applying author files' variants, and build authors."""
+) -> tuple[dict[str, str], dict[str, Author]]:
+    """Map every credit's natural id to an author id, applying author files' variants, and build
+    the authors, A–Z. Reads only the papers' credits and the author files."""
     natural: set[str] = {c.author_id for p in papers.values() for c in p.authors}
     remap: dict[str, tuple[str, SourceLocation]] = {}
     overrides: dict[str, Author] = {}
@@ -118,19 +142,11 @@ def _authors(
             diags.error(author.loc, f"author id '{author.id}' is already the id of the author "
                         f"'{spelled}' in bib/; if that is the same person, add \"{spelled}\" to "
                         "variants, otherwise rename this file")
-    resolved: dict[str, Paper] = {}
+    ids = {natural_id: target for natural_id, (target, _) in remap.items()}
     spellings: dict[str, list[PersonName]] = defaultdict(list)
-    for key, paper in papers.items():
-        remapped = False
+    for paper in papers.values():
         for credit in paper.authors:
-            target = remap[credit.author_id][0] if credit.author_id in remap else credit.author_id
-            remapped = remapped or target != credit.author_id
-            spellings[target].append(credit.name)
-        # Papers no author file touches stay the same objects: cheaper, and an incremental
-        # rebuild compares them by identity first.
-        resolved[key] = replace(paper, authors=tuple(
-            Credit(c.name, remap.get(c.author_id, (c.author_id,))[0]) for c in paper.authors
-        )) if remapped else paper
+            spellings[ids.get(credit.author_id, credit.author_id)].append(credit.name)
     authors: dict[str, Author] = {}
     bib = SourceLocation("bib")
     for aid, names in spellings.items():
@@ -144,7 +160,56 @@ def _authors(
         else:
             authors[aid] = Author(id=aid, name=shown, loc=bib, spellings=variants)
     ordered = dict(sorted(authors.items(), key=lambda kv: (sort_key(kv[1].name), kv[0])))
-    return resolved, ordered
+    return ids, ordered
+
+
+def _coauthors(papers: dict[str, Paper], remap: dict[str, str],
+               authors: dict[str, Author]) -> dict[str, tuple[tuple[str, int], ...]]:
+    """Each author's co-authors, most shared papers first, then A–Z."""
+    author_order = {a: i for i, a in enumerate(authors)}
+    co: dict[str, Counter[str]] = defaultdict(Counter)
+    for paper in papers.values():
+        ids = list(dict.fromkeys(remap.get(c.author_id, c.author_id) for c in paper.authors))
+        for aid in ids:
+            co[aid].update(other for other in ids if other != aid)
+    return {
+        a: tuple((other, n) for _, _, other, n in sorted(
+            (-n, author_order[other], other, n) for other, n in co[a].items()))
+        for a in authors if a in co
+    }
+
+
+def _resolution(papers: dict[str, Paper], parsed: ParsedSources, diags: Diagnostics,
+                cache: CorpusCache | None) -> _Resolution:
+    credits = (tuple(p.authors for p in papers.values()), tuple(parsed.author_overrides))
+    if cache is not None and cache.resolved is not None and cache.credits == credits:
+        diags.items.extend(cache.resolved.diagnostics)
+        return cache.resolved
+    own = Diagnostics()
+    remap, authors = _resolve_authors(papers, parsed, own)
+    diags.items.extend(own.items)
+    result = _Resolution(remap, authors, _coauthors(papers, remap, authors), tuple(own.items))
+    if cache is not None:
+        cache.credits, cache.resolved = credits, result
+    return result
+
+
+def _authors(
+    papers: dict[str, Paper], parsed: ParsedSources, diags: Diagnostics,
+    cache: CorpusCache | None = None,
+) -> tuple[dict[str, Paper], _Resolution]:
+    """Resolve every credit to an author id, applying author files' variants, and build authors."""
+    resolution = _resolution(papers, parsed, diags, cache)
+    remap = resolution.remap
+    resolved: dict[str, Paper] = {}
+    for key, paper in papers.items():
+        # Papers no author file touches stay the same objects: cheaper, and an incremental
+        # rebuild compares them by identity first.
+        if any(c.author_id in remap for c in paper.authors):
+            paper = replace(paper, authors=tuple(
+                Credit(c.name, remap.get(c.author_id, c.author_id)) for c in paper.authors))
+        resolved[key] = paper
+    return resolved, resolution
 
 
 def _check_references(
@@ -176,12 +241,17 @@ def _locate(text: MarkdownText, fragment: str, offset: int) -> SourceLocation:
     return SourceLocation(text.loc.path, line, text.loc.col if line == text.loc.line else 1)
 
 
-def build_corpus(parsed: ParsedSources, diags: Diagnostics) -> Corpus:
-    """Resolve and index everything. Problems are reported; what is valid is still indexed."""
+def build_corpus(parsed: ParsedSources, diags: Diagnostics,
+                 cache: CorpusCache | None = None) -> Corpus:
+    """Resolve and index everything. Problems are reported; what is valid is still indexed.
+
+    A ``cache`` kept between builds (``ketsite serve``) skips resolving authors again when no
+    credit and no author file changed; the result is the same either way."""
     papers = _unique_papers(parsed, diags)
     conditions = {c.id: c for c in sorted(parsed.conditions, key=lambda c: (c.name.lower(), c.id))}
     _check_references(parsed, papers, conditions, diags)
-    papers, authors = _authors(papers, parsed, diags)
+    papers, resolution = _authors(papers, parsed, diags, cache)
+    authors = resolution.authors
     papers = dict(sorted(papers.items(), key=lambda kv: (-kv[1].year, kv[1].title.lower(), kv[0])))
     annotations = {a.key: a for a in parsed.annotations if a.key in papers}
 
@@ -204,14 +274,10 @@ def build_corpus(parsed: ParsedSources, diags: Diagnostics) -> Corpus:
     def ordered(keys: set[str] | list[str]) -> tuple[str, ...]:
         return tuple(sorted((k for k in set(keys) if k in papers), key=order.__getitem__))
 
-    author_order = {a: i for i, a in enumerate(authors)}
     by_author: dict[str, list[str]] = defaultdict(list)
-    co: dict[str, Counter[str]] = defaultdict(Counter)
     for key, paper in papers.items():
-        ids = list(dict.fromkeys(c.author_id for c in paper.authors))
-        for aid in ids:
+        for aid in dict.fromkeys(c.author_id for c in paper.authors):
             by_author[aid].append(key)
-            co[aid].update(other for other in ids if other != aid)
 
     by_condition: dict[str, set[str]] = defaultdict(set)
     for condition in conditions.values():
@@ -248,11 +314,7 @@ def build_corpus(parsed: ParsedSources, diags: Diagnostics) -> Corpus:
         reviews=reviews,
         annotations=annotations,
         papers_by_author={a: tuple(ks) for a, ks in by_author.items()},
-        coauthors={
-            a: tuple((other, n) for _, _, other, n in sorted(
-                (-n, author_order[other], other, n) for other, n in c.items()))
-            for a, c in co.items()
-        },
+        coauthors=resolution.coauthors,
         papers_by_condition={c: ordered(by_condition.get(c, set())) for c in conditions},
         conditions_by_paper={k: tuple(v) for k, v in conditions_by_paper.items()},
         reviews_citing={k: tuple(v) for k, v in reviews_citing.items() if k in papers},

@@ -9,6 +9,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from ketsite.diagnostics import Diagnostics, SourceLocation
 from ketsite.model.corpus import Corpus
@@ -22,8 +23,10 @@ class LinkStyle(Enum):
     FILES = "files"
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
+    """One output file. A named tuple rather than a dataclass: a site of ten thousand papers has
+    over a hundred thousand routes (pages and their export files), made on every build."""
+
     kind: str
     ident: str
     path: str  # output path relative to the site root, with forward slashes
@@ -127,12 +130,16 @@ def _defined_at(route: Route, corpus: Corpus) -> SourceLocation | None:
 def build_routes(corpus: Corpus, extra: list[Route], diags: Diagnostics) -> RouteTable:
     """Every route of the site; a path claimed twice is an error naming every claimant."""
     table: dict[tuple[str, str], Route] = {}
-    by_path: dict[str, list[Route]] = {}
+    first_at: dict[str, Route] = {}
+    by_path: dict[str, list[Route]] = {}  # only the paths claimed more than once
     for route in _entity_routes(corpus) + extra:
         table[(route.kind, route.ident)] = route
-        by_path.setdefault(route.path.lower(), []).append(route)
+        folded = route.path.lower()
+        first = first_at.setdefault(folded, route)
+        if first is not route:
+            by_path.setdefault(folded, [first]).append(route)
     clashes = sorted(
-        (claimants for claimants in by_path.values() if len(claimants) > 1),
+        by_path.values(),
         key=lambda cs: (not any(r.template for r in cs), cs[0].path.lower()),
     )
     folders: set[str] = set()  # where pages clash, every file beside them clashes too: say it once

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ketsite.diagnostics import Diagnostics, SourceLocation, location_of_offset, relative_path
+from ketsite.diagnostics import (
+    Diagnostic,
+    Diagnostics,
+    SourceLocation,
+    location_of_offset,
+    relative_path,
+)
 
 #: Characters no source needs and no page should carry: C0/C1 controls except tab and newlines.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -38,23 +46,66 @@ class SourceSet:
 
 CONTENT_KINDS = ("reviews", "conditions", "papers", "authors")
 
+#: A file modified this recently (nanoseconds) is read again even when its stat is unchanged: file
+#: times have a coarse clock (a few ms), so two writes within one tick can leave the same mtime.
+#: Git's index calls this "racily clean" and does the same.
+RACY_NS = 2_000_000_000
 
-def read_source(path: Path, root: Path, diags: Diagnostics) -> SourceFile | None:
+Signature = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+
+
+@dataclass
+class ReadCache:
+    """Source files as last read, by path and ``stat`` signature.
+
+    A long-running ``ketsite serve`` rebuilds after every save; reading and decoding thousands of
+    unchanged files each time would be most of an edit's rebuild at ten thousand papers. A file
+    whose size, times and inode are what they were (and that was not modified just before it was
+    read, see :data:`RACY_NS`) is not read again: its text and diagnostics are reused.
+    """
+
+    files: dict[str, tuple[Signature, SourceFile, tuple[Diagnostic, ...]]] = field(
+        default_factory=dict)
+    hits: int = 0
+    reads: int = 0
+
+
+def read_source(path: Path, root: Path, diags: Diagnostics, cache: ReadCache | None = None,
+                rel: str | None = None) -> SourceFile | None:
     """Read ``path`` as UTF-8; undecodable bytes are an error at their line and column."""
-    rel = relative_path(path, root)
+    rel = rel if rel is not None else relative_path(path, root)
     try:
-        size = path.stat().st_size
-        if size > MAX_SOURCE_BYTES:
+        st = path.stat()
+        if st.st_size > MAX_SOURCE_BYTES:
             diags.error(
                 SourceLocation(rel),
-                f"file is {size} bytes; source files are limited to {MAX_SOURCE_BYTES} bytes",
+                f"file is {st.st_size} bytes; source files are limited to {MAX_SOURCE_BYTES} bytes",
             )
             return None
+        sig = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        key = os.fspath(path)
+        if cache is not None:
+            hit = cache.files.get(key)
+            if hit is not None and hit[0] == sig and hit[1].rel == rel:
+                cache.hits += 1
+                diags.items.extend(hit[2])
+                return hit[1]
+        read_at = time.time_ns()
         data = path.read_bytes()
     except OSError as exc:
         diags.error(SourceLocation(rel), f"cannot read file: {exc.strerror or exc}")
         return None
-    return decode_source(rel, path, data, diags)
+    if cache is None:
+        return decode_source(rel, path, data, diags)
+    cache.reads += 1
+    own = Diagnostics()
+    source = decode_source(rel, path, data, own)
+    diags.items.extend(own.items)
+    if read_at - st.st_mtime_ns > RACY_NS:
+        cache.files[key] = (sig, source, tuple(own.items))
+    else:
+        cache.files.pop(key, None)
+    return source
 
 
 def decode_source(rel: str, path: Path, data: bytes, diags: Diagnostics) -> SourceFile:
@@ -113,11 +164,15 @@ def _one_per_id(paths: list[Path], root: Path, diags: Diagnostics) -> list[Path]
     return kept
 
 
-def discover(root: Path, diags: Diagnostics) -> SourceSet:
-    """Read every source file under ``root``. Files of unknown kind in content folders are errors."""
+def discover(root: Path, diags: Diagnostics, cache: ReadCache | None = None) -> SourceSet:
+    """Read every source file under ``root``. Files of unknown kind in content folders are errors.
 
+    With a ``cache`` (kept by a long-running process), unchanged files are not read again."""
+    # Every file is found below ``root``: its path for messages is its place there (resolving each
+    # of ten thousand paths through the file system would cost more than reading them).
     def read_all(paths: list[Path]) -> tuple[SourceFile, ...]:
-        files = (read_source(p, root, diags) for p in paths)
+        files = (read_source(p, root, diags, cache, p.relative_to(root).as_posix())
+                 for p in paths)
         return tuple(f for f in files if f is not None)
 
     content = root / "content"

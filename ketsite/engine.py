@@ -505,10 +505,13 @@ class Builder:
         # by hand is rendered again. (A long-running process owns its folder.)
         missing = {p for p in old.digests if not os.path.isfile(os.path.join(self.out, p))} \
             if self.persist_state and self.out is not None else set()
+        # changed_entries compared the route tables: ("routes", k) for every new or changed route.
+        moved = {k for name, k in changed if name == "routes"}
+        old_deps = old.deps
         dirty = [
             r for k, r in routes.items()
-            if k not in old.deps or old.routes.routes.get(k) != r or r.path in missing
-            or not old.deps[k].isdisjoint(changed)
+            if k in moved or k not in old_deps or not old_deps[k].isdisjoint(changed)
+            or (missing and r.path in missing)
         ]
         render = RouteRenderer(ctx, dirs, True, self._bytecode_dir(), self.memo)
         outputs: dict[str, bytes] = {}

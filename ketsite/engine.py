@@ -27,7 +27,7 @@ import resource
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -327,6 +327,7 @@ class Builder:
         self.track = track or persist_state
         self.state: BuildState | None = None
         self._state_loaded = False
+        self.deferred: list[tuple[RouteRenderer, list[Route]]] = []  # see build(defer=…)
 
     # state on disk, for `ketsite build --incremental` in a new process
     def _state_path(self) -> Path:
@@ -366,9 +367,17 @@ class Builder:
         if self.persist_state:
             self._state_path().unlink(missing_ok=True)
 
-    def build(self, incremental: bool = True) -> BuildResult:
+    def build(self, incremental: bool = True,
+              defer: Callable[[Route], bool] | None = None) -> BuildResult:
         """Build the site. With ``incremental`` and a previous build's state for this output, only
-        what changed is rendered and written; otherwise everything, swapped in atomically."""
+        what changed is rendered and written; otherwise everything, swapped in atomically.
+
+        ``defer`` (in-memory builds only): dirty routes it accepts are left for
+        :meth:`finish_deferred`, so ``ketsite serve`` can show an edited page before it has
+        regenerated the library-wide data files (feed, search index, exports) the page does not
+        show. Until then those files are the previous build's."""
+        if self.deferred:
+            self.finish_deferred()
         gc_enabled = gc.isenabled()
         # Loading creates millions of small acyclic objects; the cyclic collector would walk the
         # growing heap again and again (it was two thirds of the model phase). Rendering runs with
@@ -376,13 +385,14 @@ class Builder:
         # with the forked workers).
         gc.disable()
         try:
-            return self._build(incremental, gc_enabled)
+            return self._build(incremental, gc_enabled, defer if self.out is None else None)
         finally:
             gc.unfreeze()
             if gc_enabled:
                 gc.enable()
 
-    def _build(self, incremental: bool, gc_enabled: bool) -> BuildResult:
+    def _build(self, incremental: bool, gc_enabled: bool,
+               defer: Callable[[Route], bool] | None) -> BuildResult:
         from ketsite.build import Project, global_key, plan  # build.py imports this module
 
         start = time.perf_counter()
@@ -417,7 +427,7 @@ class Builder:
         try:
             if incremental and old is not None and old.key == key and old.out == str(self.out) \
                     and exists:
-                self._incremental(result, old, key, ctx, files, dirs)
+                self._incremental(result, old, key, ctx, files, dirs, defer)
             else:
                 self._full(result, key, ctx, files, dirs)
         except RenderError as exc:
@@ -497,7 +507,8 @@ class Builder:
             if self.track else None
 
     def _incremental(self, result: BuildResult, old: BuildState, key: str, ctx: SiteContext,
-                     files: dict[str, bytes], dirs: list[Path]) -> None:
+                     files: dict[str, bytes], dirs: list[Path],
+                     defer: Callable[[Route], bool] | None = None) -> None:
         t = time.perf_counter()
         changed = changed_entries(old, ctx.corpus, ctx.routes)
         routes = {k: r for k, r in ctx.routes.routes.items() if is_output(r)}
@@ -513,35 +524,25 @@ class Builder:
             if k in moved or k not in old_deps or not old_deps[k].isdisjoint(changed)
             or (missing and r.path in missing)
         ]
+        # A deferred file keeps its previous bytes meanwhile; a new one (a new path) has none, and
+        # a page may already link to it: it is rendered now.
+        later = [r for r in dirty if r.path in old.digests and defer(r)] if defer else []
+        if later:
+            put_off = set(later)
+            dirty = [r for r in dirty if r not in put_off]
         render = RouteRenderer(ctx, dirs, True, self._bytecode_dir(), self.memo)
-        outputs: dict[str, bytes] = {}
         deps = dict(old.deps)
         for k in list(deps):
             if k not in routes:
                 del deps[k]
-        weights = [old.sizes.get(r.path, 0) for r in dirty]
-        rendered = render_many(render, dirty, self.jobs, self.parallel_min, weights)
-        for route, (data, route_deps) in zip(dirty, rendered, strict=True):
-            outputs[route.path] = data
-            deps[(route.kind, route.ident)] = route_deps
+        outputs = self._render_routes(render, dirty, deps, old.sizes)
         outputs.update(files)
         result.timings["render"] = time.perf_counter() - t
         t = time.perf_counter()
         digests = dict(old.digests)
         sizes = dict(old.sizes)
         wanted = {r.path for r in routes.values()} | set(files)
-        written = []
-        for path in sorted(outputs):
-            digest = _digest(outputs[path])
-            if digests.get(path) != digest or path in missing:
-                if self.out is None:
-                    assert self.files is not None
-                    self.files[path] = outputs[path]
-                else:
-                    replace_file(self.out, path, outputs[path])
-                written.append(path)
-            digests[path] = digest
-            sizes[path] = len(outputs[path])
+        written = self._store(outputs, digests, sizes, missing)
         removed = sorted(p for p in digests if p not in wanted)
         for path in removed:
             if self.out is None:
@@ -559,3 +560,55 @@ class Builder:
         result.files = len(digests)
         result.pages = sum(1 for p in digests if p.endswith(".html"))
         self.state = BuildState(key, str(self.out), ctx.corpus, ctx.routes, deps, digests, sizes)
+        if later:
+            self.deferred = [(render, later)]
+
+    def _render_routes(self, render: RouteRenderer, dirty: list[Route],
+                       deps: dict[RouteKey, frozenset[Dep]],
+                       old_sizes: dict[str, int]) -> dict[str, bytes]:
+        """Render ``dirty``, recording what each read in ``deps``; path → bytes."""
+        outputs: dict[str, bytes] = {}
+        weights = [old_sizes.get(r.path, 0) for r in dirty]
+        rendered = render_many(render, dirty, self.jobs, self.parallel_min, weights)
+        for route, (data, route_deps) in zip(dirty, rendered, strict=True):
+            outputs[route.path] = data
+            deps[(route.kind, route.ident)] = route_deps
+        return outputs
+
+    def _store(self, outputs: dict[str, bytes], digests: dict[str, bytes],
+               sizes: dict[str, int], missing: set[str]) -> list[str]:
+        """Write (or keep in memory) the outputs whose bytes changed; their paths."""
+        written = []
+        for path in sorted(outputs):
+            digest = _digest(outputs[path])
+            if digests.get(path) != digest or path in missing:
+                if self.out is None:
+                    assert self.files is not None
+                    self.files[path] = outputs[path]
+                else:
+                    replace_file(self.out, path, outputs[path])
+                written.append(path)
+            digests[path] = digest
+            sizes[path] = len(outputs[path])
+        return written
+
+    def finish_deferred(self) -> BuildResult:
+        """Render what the last ``build(defer=…)`` left; a no-op when it left nothing."""
+        start = time.perf_counter()
+        result = BuildResult(Diagnostics(), mode="deferred")
+        pending, self.deferred = self.deferred, []
+        state = self.state
+        if not pending or state is None:
+            return self._finish(result, start)
+        try:
+            for render, routes in pending:
+                outputs = self._render_routes(render, routes, state.deps, state.sizes)
+                result.written += self._store(outputs, state.digests, state.sizes, set())
+                result.rendered += len(routes)
+        except BaseException:
+            self.state = None  # those files are stale and their reads unknown: next build is full
+            raise
+        result.timings["render"] = time.perf_counter() - start
+        result.files = len(state.digests)
+        result.pages = sum(1 for p in state.digests if p.endswith(".html"))
+        return self._finish(result, start)

@@ -28,7 +28,7 @@ from ketsite.diagnostics import Diagnostics
 from ketsite.engine import Builder
 from ketsite.output import OutputError
 from ketsite.render import RenderError
-from ketsite.site.routes import LinkStyle
+from ketsite.site.routes import LinkStyle, Route
 
 PREFIX = "/__ketsite/"
 RELOAD_JS = PREFIX + "livereload.js"
@@ -92,14 +92,20 @@ class DevSite:
             return self._state
 
     def rebuild(self) -> State:
-        """Build the site in memory (incrementally); on failure keep the previous good files."""
+        """Build the site in memory (incrementally); on failure keep the previous good files.
+
+        Pages first: the open pages reload as soon as the edited pages are ready, and the
+        library-wide data files they do not show (feed, search index, exports, graph) follow
+        right after, without another reload."""
         start = time.perf_counter()
         diags = Diagnostics()
         files: dict[str, bytes] = {}
         problems: list[str] = []
+        deferred = False
         try:
-            result = self._builder.build()
+            result = self._builder.build(defer=_is_data_file)
             diags = result.diagnostics
+            deferred = bool(self._builder.deferred)
             if not diags.has_errors and self._builder.files is not None:
                 files = dict(self._builder.files)
         except (RenderError, OutputError) as exc:
@@ -108,15 +114,7 @@ class DevSite:
             problems.append(f"internal error: {type(exc).__name__}: {exc}")
         failed = diags.has_errors or bool(problems)
         problems = [d.format() for d in diags.sorted()] + problems
-        with self._cond:
-            old = self._state
-            if failed:
-                new = State(old.files, old.version, tuple(problems), old.seq + 1)
-            else:
-                changed = old.files != files or bool(old.errors) or old.files is None
-                new = State(files, old.version + changed, (), old.seq + 1)
-            self._state = new
-            self._cond.notify_all()
+        new = self._publish(files, problems, failed)
         seconds = time.perf_counter() - start
         if failed:
             for line in problems:
@@ -124,11 +122,35 @@ class DevSite:
             kept = "keeping the last good site" if new.files else "no site to show yet"
             self.log(f"build failed ({len(problems)} problem(s)); {kept}; "
                      f"details at {ERRORS}")
-        else:
-            for line in problems:  # warnings
-                self.log(line)
-            pages = sum(1 for p in files if p.endswith(".html"))
+            return new
+        for line in problems:  # warnings
+            self.log(line)
+        pages = sum(1 for p in files if p.endswith(".html"))
+        if not deferred:
             self.log(f"built {pages} pages in {seconds:.2f}s")
+            return new
+        try:
+            late = self._builder.finish_deferred()
+            assert self._builder.files is not None
+            new = self._publish(dict(self._builder.files), [], False, reload=False)
+        except Exception as exc:
+            self.log(f"internal error while writing data files: {type(exc).__name__}: {exc}")
+            return self.state
+        self.log(f"built {pages} pages in {seconds:.2f}s "
+                 f"(+{len(late.written)} data files in {late.seconds:.2f}s)")
+        return new
+
+    def _publish(self, files: dict[str, bytes], problems: list[str], failed: bool,
+                 reload: bool = True) -> State:
+        with self._cond:
+            old = self._state
+            if failed:
+                new = State(old.files, old.version, tuple(problems), old.seq + 1)
+            else:
+                changed = old.files != files or bool(old.errors) or old.files is None
+                new = State(files, old.version + (changed and reload), (), old.seq + 1)
+            self._state = new
+            self._cond.notify_all()
         return new
 
     def wait(self, seq: int, timeout: float) -> State:
@@ -145,6 +167,11 @@ class DevSite:
     @property
     def stopping(self) -> bool:
         return self._stopping
+
+
+def _is_data_file(route: Route) -> bool:
+    """Files no page shows: rendered after the pages on a rebuild (see DevSite.rebuild)."""
+    return route.template is None and route.kind != "asset"
 
 
 def netlify_headers(root: Path) -> list[tuple[str, dict[str, str]]]:

@@ -386,3 +386,27 @@ def test_read_cache_rereads_a_file_rewritten_with_the_same_size(tmp_path):
         diags = Diagnostics()
         read_source(bad, tmp_path, diags, cache)
         assert [d.location.line for d in diags.items] == [1]
+
+
+def test_deferred_data_files_follow_the_pages(library, tmp_path):
+    """`ketsite serve` shows the edited pages first and regenerates the data files after."""
+    builder = Builder(library, None, jobs=1)
+    builder.build()
+    before = dict(builder.files)
+    edit_bib_title(library)
+    result = builder.build(defer=lambda route: route.template is None)
+    expected = full_build(library, tmp_path / "clean")
+    pages = {p for p in expected if p.endswith(".html")}
+    assert [p for p in pages if builder.files[p] != expected[p]] == []
+    late = [p for p in expected if builder.files.get(p) != expected[p]]
+    assert late and all(not p.endswith(".html") for p in late), late
+    assert all(p in builder.files for p in expected), "a new file is never deferred"
+    assert all(builder.files[p] == before[p] for p in late)  # still the previous build's
+    assert builder.deferred and result.rendered > 0
+    done = builder.finish_deferred()
+    assert set(done.written) == set(late)
+    assert builder.files == expected and not builder.deferred
+    edit_bib_authors(library)  # and the next rebuild starts from a consistent state
+    builder.build(defer=lambda route: route.template is None)
+    builder.build()  # finishes what the previous build deferred first
+    assert builder.files == full_build(library, tmp_path / "clean2")

@@ -11,7 +11,9 @@ process, so its peak memory (``getrusage`` of the process and its workers) is it
 - ``warm-cli``: one paper's BibTeX entry edited (its title), then ``ketsite build --incremental``
   in a new process, against the state the previous incremental build left on disk;
 - ``warm-serve``: the same edit rebuilt by a long-running process that built the site before (as
-  ``ketsite serve`` does): only the rebuild is timed.
+  ``ketsite serve`` does): only the rebuild is timed;
+- ``serve-page``: the same, timed until the pages are rebuilt — when ``ketsite serve`` reloads the
+  open page — while the library-wide data files (feed, search index, exports) follow.
 
 The edit is undone after each warm measurement, so the library stays as generated. Times are wall
 clock; ``cpu`` is user+sys of the process and its workers (less sensitive to a busy machine).
@@ -129,14 +131,19 @@ def child(mode: str, root: Path, out: Path, jobs: int | None) -> dict[str, float
         # Wall time from process start: imports count, as they do for a user.
         row = _row(result, time.perf_counter() - t0, _cpu() - c)
         return row
-    if mode == "warm-serve":
-        builder = Builder(root, out, jobs=jobs)
+    if mode in ("warm-serve", "serve-page"):
+        from ketsite.serve import _is_data_file
+
+        # In memory, as `ketsite serve` builds; serve-page stops the clock when the pages are
+        # ready (the open page reloads then) and the data files are still to come.
+        builder = Builder(root, None, jobs=jobs)
         builder.build()
         path.write_text(after, encoding="utf-8")
         try:
             t, c = time.perf_counter(), _cpu()
-            result = builder.build()
+            result = builder.build(defer=_is_data_file if mode == "serve-page" else None)
             row = _row(result, time.perf_counter() - t, _cpu() - c)
+            builder.finish_deferred()
         finally:
             path.write_text(before, encoding="utf-8")
         builder.build()  # back to the unedited site
@@ -173,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement (median shown)")
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPUs)")
     parser.add_argument("--work", type=Path, default=None, help="where libraries are generated")
-    parser.add_argument("--modes", default="cold,cached,warm-cli,warm-serve")
+    parser.add_argument("--modes", default="cold,cached,warm-cli,warm-serve,serve-page")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)

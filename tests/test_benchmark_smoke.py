@@ -9,7 +9,7 @@ import sys
 import pytest
 from sitetools import REPO
 
-MODES = ("cold", "cached", "warm-cli", "warm-serve")
+MODES = ("cold", "cached", "warm-cli", "warm-serve", "serve-page")
 
 
 @pytest.mark.slow

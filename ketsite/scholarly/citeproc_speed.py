@@ -359,16 +359,16 @@ def _patch_names() -> None:
         key = (self, name, context)
         hit = options.get(key, _MISSING)
         if hit is _MISSING:
-            if not _parsed(self) and context is not None and not len(self.attrib):
+            shared = not _parsed(self) and context is not None and not len(self.attrib)
+            if shared:
                 # A Name created by Names.process (one per call): without attributes of its
                 # own, its options are those of the context's citation/bibliography.
                 key = (None, name, context)
                 hit = options.get(key, _MISSING)
-                if hit is _MISSING:
-                    hit = options[key] = get_option(self, name, context, sort_options)
-                return hit
+                if hit is not _MISSING:
+                    return hit
             hit = get_option(self, name, context, sort_options)
-            if _parsed(self) and (context is None or _parsed(context)):
+            if (shared or _parsed(self)) and (context is None or _parsed(context)):
                 options[key] = hit
         return hit
 

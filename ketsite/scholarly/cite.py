@@ -1,6 +1,8 @@
 """Formatted references (APA 7, Vancouver/NLM) from the official CSL styles, via citeproc-py.
 
-This is the only module importing ``citeproc``. Two things citeproc-py does not do are done here:
+This module and :mod:`ketsite.scholarly.citeproc_speed` (patches that make citeproc-py several
+times faster without changing a character of its output) are the only ones importing ``citeproc``.
+Two things citeproc-py does not do are done here:
 
 * **Escaping.** citeproc-py's HTML formatter escapes the style's own terms but not the item's data,
   so a title like ``<script>`` would reach the page as markup. We render with a formatter that marks
@@ -12,7 +14,9 @@ This is the only module importing ``citeproc``. Two things citeproc-py does not 
 
 citeproc-py also joins the parts of a localized date with the calling element's delimiter (none)
 instead of the locale format's own, turning NLM's "2021 Nov 8" into "2021Nov8";
-:func:`_fix_localized_date_delimiter` applies the CSL rule (the localized format's delimiter).
+:func:`_fix_localized_date_delimiter` applies the CSL rule (the localized format's delimiter). It is
+the one change to citeproc-py's output, and it is kept apart from the speed patches so that
+tests/test_cite_speed.py can compare patched citeproc-py with plain citeproc-py plus this fix.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import functools
 import hashlib
 import html
 import json
+import os
 import re
 import types
 from dataclasses import dataclass
@@ -37,6 +42,7 @@ from citeproc.source.json import CiteProcJSON
 from markupsafe import Markup
 
 from ketsite.model.entities import Paper
+from ketsite.scholarly import citeproc_speed
 from ketsite.scholarly.csl import csl_item
 
 CSL_DIR = Path(__file__).resolve().parent.parent / "csl"
@@ -133,42 +139,14 @@ def _fix_localized_date_delimiter() -> None:
 _fix_localized_date_delimiter()
 
 
-def _memoize_style_lookups() -> None:
-    """citeproc-py looks every macro up by XPath each time it is used, and re-walks a macro's whole
-    subtree to ask whether it "calls a variable": 30 000 XPath queries per hundred references, two
-    thirds of formatting time, the same answers every time. Both are pure functions of the parsed
-    style, which is parsed once and never changed (:func:`_style`), so their answers are kept here.
-    The elements are kept alive with their answers, so an ``id`` is never reused while cached."""
-    element = model.CitationStylesElement
-    if getattr(element.get_macro, "_ketsite_memo", False):
-        return
-    get_macro = element.get_macro
-    macros: dict[tuple[int, str], tuple[object, object]] = {}
-
-    def memo_get_macro(self, name):  # type: ignore[no-untyped-def]
-        root = self.get_root()
-        key = (id(root), name)
-        hit = macros.get(key)
-        if hit is None:
-            hit = macros[key] = (root, get_macro(self, name))
-        return hit[1]
-
-    memo_get_macro._ketsite_memo = True  # type: ignore[attr-defined]
-    element.get_macro = memo_get_macro
-    for cls in (model.Parent, model.Text):
-        original = cls.calls_variable
-        answers: dict[int, tuple[object, bool]] = {}
-
-        def calls_variable(self, _original=original, _answers=answers):  # type: ignore[no-untyped-def]
-            hit = _answers.get(id(self))
-            if hit is None or hit[0] is not self:
-                hit = _answers[id(self)] = (self, _original(self))
-            return hit[1]
-
-        cls.calls_variable = calls_variable
+def speedups_enabled() -> bool:
+    """The speed patches (:mod:`ketsite.scholarly.citeproc_speed`) are on unless the environment
+    says ``KETSITE_CITEPROC_SPEEDUPS=0``: tests compare against plain citeproc-py that way."""
+    return os.environ.get("KETSITE_CITEPROC_SPEEDUPS", "1") != "0"
 
 
-_memoize_style_lookups()
+if speedups_enabled():
+    citeproc_speed.apply()
 
 
 @functools.cache
@@ -203,12 +181,14 @@ def format_all(paper: Paper) -> tuple[FormattedReference, ...]:
 
 @functools.cache
 def _code_version() -> str:
-    """What format_all's output depends on besides the item: the styles, citeproc-py, this file."""
+    """What format_all's output depends on besides the item: the styles, citeproc-py, this file
+    and the speed patches (meant to change nothing, but a cache must not rely on that)."""
     import importlib.metadata
 
     h = hashlib.blake2b(digest_size=16)
     h.update(importlib.metadata.version("citeproc-py").encode())
     h.update(Path(__file__).read_bytes())
+    h.update(Path(citeproc_speed.__file__).read_bytes())
     for style in STYLES.values():
         h.update(style.id.encode() + (CSL_DIR / style.file).read_bytes())
     return h.hexdigest()

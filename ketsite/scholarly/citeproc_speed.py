@@ -1,0 +1,733 @@
+"""Speed patches for citeproc-py: the same output, several times faster.
+
+citeproc-py re-derives, for every reference it formats, answers that only depend on the parsed
+style and locale (XPath look-ups of macros, terms, dates, layouts and options; attribute reads;
+child lists) and walks long Python property chains for every variable it reads. ketsite parses
+each style once and never changes it (:func:`ketsite.scholarly.cite._style`), so those answers are
+kept. Every patch is either a memo of a pure function of the parsed style/locale trees or an
+equivalent rewrite of a hot method, and says why in its docstring. ``tests/test_cite_speed.py``
+formats the bundled and a synthetic library with these patches and in a subprocess without them,
+and asserts that every string is identical.
+
+The patches are written against one citeproc-py release (:data:`CITEPROC_VERSION`): with any other
+installed version :func:`apply` changes nothing, so a citeproc-py upgrade can make formatting
+slower, never different. ``KETSITE_CITEPROC_SPEEDUPS=0`` in the environment turns them off too
+(:mod:`ketsite.scholarly.cite` reads it), for comparisons.
+
+Where answers are kept: in module-level dicts keyed by the element's lxml proxy object (identity
+hash). A key keeps its proxy alive, and lxml hands out the same proxy for a node for as long as one
+is alive, so an answer is found again on every visit of that node. The style trees live as long as
+the process anyway (one parse per style file).
+
+What citeproc-py itself mutates, and why no memo depends on it:
+
+* ``Date_Part.process`` copies the attributes of a style's ``cs:date-part`` onto the locale's:
+  no memo reads a ``cs:date-part``'s attributes (:func:`_attrs` refuses them).
+* ``Names.process`` inserts a new ``Name`` element into a ``cs:names`` that has none, on every
+  call (the new element is not found as a ``cs:name`` next time; Vancouver's author list does this
+  for every reference): no memo keeps the children of a ``cs:names`` (:func:`_children` refuses
+  them), the memoised ancestor and sibling queries of other elements do not change by it, and no
+  answer is stored for such a created element (:func:`_parsed`), which would pile them up.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+from citeproc import model, source
+
+#: The citeproc-py release these patches were written and verified for.
+CITEPROC_VERSION = "0.11.1"
+
+_applied = False
+_MISSING = object()
+
+
+def installed_version() -> str:
+    return importlib.metadata.version("citeproc-py")
+
+
+def apply() -> bool:
+    """Install the patches once; return whether they are active. With a citeproc-py release other
+    than :data:`CITEPROC_VERSION` nothing is patched (they could be wrong for it)."""
+    global _applied
+    if _applied:
+        return True
+    if installed_version() != CITEPROC_VERSION:
+        return False
+    _patch_custom_dict()
+    _patch_citation_item()
+    _patch_tree_lookups()
+    _patch_locale_lookups()
+    _patch_names()
+    _patch_dates()
+    _patch_rendering()
+    _applied = True
+    return True
+
+
+def _parsed(element: object) -> bool:
+    """Whether an element was parsed from a style or locale file, rather than created by
+    citeproc-py while rendering (see the module docstring); only those have answers stored."""
+    return element.sourceline is not None  # type: ignore[attr-defined]
+
+
+# --- per-element facts, read once -----------------------------------------------------------------
+
+_ATTRS: dict[object, dict | None] = {}
+_CHILDREN: dict[object, tuple] = {}
+
+
+def _attrs(element: object) -> dict | None:
+    """An element's attributes as a dict, read once: lxml's ``get`` costs ~5× a dict look-up and
+    citeproc-py asks the same elements for the same attributes on every reference. ``None`` for a
+    ``cs:date-part``, whose attributes citeproc-py rewrites (callers then use ``element.get``)."""
+    attrs = _ATTRS.get(element, _MISSING)
+    if attrs is _MISSING:
+        attrs = None if isinstance(element, model.Date_Part) else dict(element.attrib)
+        if _parsed(element):
+            _ATTRS[element] = attrs
+    return attrs  # type: ignore[return-value]
+
+
+def _get(element, name, default=None):  # type: ignore[no-untyped-def]
+    """``element.get(name, default)`` from :func:`_attrs`."""
+    attrs = _ATTRS.get(element, _MISSING)
+    if attrs is _MISSING:
+        attrs = _attrs(element)
+    if attrs is None:
+        return element.get(name, default)
+    return attrs.get(name, default)
+
+
+def _children(element: object) -> tuple:
+    """An element's children, listed once (an lxml iteration costs microseconds per visit). A
+    ``cs:names`` is listed afresh each time: citeproc-py may insert a ``cs:name`` into it."""
+    children = _CHILDREN.get(element)
+    if children is None:
+        children = tuple(element.iterchildren())  # type: ignore[attr-defined]
+        if not isinstance(element, model.Names) and _parsed(element):
+            _CHILDREN[element] = children
+    return children
+
+
+# --- equivalent rewrites of the CSL-JSON item's property chains -----------------------------------
+
+def _patch_custom_dict() -> None:
+    variable_error = source.VariableError
+    dict_getitem = dict.__getitem__
+
+    def __getitem__(self, key):  # type: ignore[no-untyped-def]
+        """Called ~700 times per reference: ``dict.__getitem__`` directly instead of through a new
+        ``super()`` object (every CustomDict class of citeproc-py has ``dict`` next in its MRO)."""
+        try:
+            return dict_getitem(self, key)
+        except KeyError:
+            raise variable_error  # noqa: B904 — as the original
+
+    source.CustomDict.__getitem__ = __getitem__
+
+
+def _patch_citation_item() -> None:
+    item_cls = source.CitationItem
+    variable_error = source.VariableError
+    dict_getitem = dict.__getitem__
+
+    def bibliography(self):  # type: ignore[no-untyped-def]
+        """``self.citation.bibliography``: both are entries of CustomDicts (whose ``__setattr__``
+        stores there), read directly instead of through two ``__getattr__`` calls."""
+        try:
+            citation = dict_getitem(self, "citation")
+        except KeyError:
+            raise variable_error  # noqa: B904 — as the original
+        if not isinstance(citation, source.CustomDict):
+            return citation.bibliography
+        try:
+            return dict_getitem(citation, "bibliography")
+        except KeyError:
+            raise variable_error  # noqa: B904 — as the original
+
+    def reference(self):  # type: ignore[no-untyped-def]
+        """``self.bibliography.source[self.key]``, read ~100 times per reference."""
+        bib = bibliography(self)
+        try:
+            key = dict_getitem(self, "key")
+        except KeyError:
+            raise variable_error  # noqa: B904 — as the original
+        return bib.source[key]
+
+    class Reference:
+        """``CitationItem.reference`` as a non-data descriptor, so that a value pinned in the
+        item's ``__dict__`` (see :func:`_patch_rendering`'s ``render_bibliography``) is read
+        without a call. (CustomDict's ``__setattr__`` stores in the dict's entries, never in
+        ``__dict__``, so nothing else can put a value there.)"""
+
+        def __get__(self, item, owner=None):  # type: ignore[no-untyped-def]
+            if item is None:
+                return self
+            return reference(item)
+
+    item_cls.bibliography = property(bibliography)
+    item_cls.reference = Reference()
+
+
+# --- memos of pure functions of the parsed style --------------------------------------------------
+
+_CALLS_VARIABLE: dict[object, bool] = {}
+
+
+def _patch_tree_lookups() -> None:  # noqa: C901 — one closure per patched method
+    element = model.CitationStylesElement
+    objectified = model.SomewhatObjectifiedElement
+    names_cls = model.Names
+    find_child = objectified.__getattr__
+    children: dict[tuple[object, str], object] = {}
+
+    def __getattr__(self, name):  # type: ignore[no-untyped-def]
+        """``element.layout``, ``root.bibliography``…: a search of the children (~100 macros
+        precede APA's bibliography) on every reference. The children of a parsed element never
+        change, except a ``cs:names``' (see the module docstring), which is searched each time.
+        Python attributes set later (``root.formatter``) are found before this is asked."""
+        key = (self, name)
+        hit = children.get(key, _MISSING)
+        if hit is _MISSING:
+            hit = find_child(self, name)
+            if _parsed(self) and not isinstance(self, names_cls):
+                children[key] = hit
+        return hit
+
+    objectified.__getattr__ = __getattr__
+    locale_cls = model.Locale
+    roots: dict[object, object] = {}
+    layouts: dict[object, object] = {}
+    macros: dict[tuple[object, str], object] = {}
+    get_macro = element.get_macro
+    get_layout = element.get_layout
+
+    def get_root(self):  # type: ignore[no-untyped-def]
+        """Asked ~200 times per reference (formatter, terms, options); walks to the root each
+        time, and an element of a parsed style never moves to another tree."""
+        root = roots.get(self)
+        if root is None:
+            root = self.getroottree().getroot()
+            if _parsed(self):
+                roots[self] = root
+        return root
+
+    def get_formatter(self):  # type: ignore[no-untyped-def]
+        """As the original, with the root from :func:`get_root`'s memo (called once per
+        formatting step). The formatter itself is read each time: each bibliography sets it."""
+        root = get_root(self)
+        if isinstance(root, locale_cls):
+            return root.style.formatter
+        return root.formatter
+
+    def memo_get_macro(self, name):  # type: ignore[no-untyped-def]
+        """An XPath query over the whole style for every ``<text macro=…>`` rendered; a macro's
+        element is fixed once the style is parsed."""
+        root = get_root(self)
+        hit = macros.get((root, name))
+        if hit is None:
+            hit = macros[root, name] = get_macro(self, name)
+        return hit
+
+    def memo_get_layout(self):  # type: ignore[no-untyped-def]
+        """An ancestor-or-self XPath query for every variable rendered; ancestors are fixed."""
+        hit = layouts.get(self)
+        if hit is None:
+            hit = get_layout(self)
+            if _parsed(self):
+                layouts[self] = hit
+        return hit
+
+    element.get_root = get_root
+    element.get_formatter = get_formatter
+    element.get_macro = memo_get_macro
+    element.get_layout = memo_get_layout
+
+    for cls in (model.Parent, model.Text):
+        calls_variable = cls.calls_variable
+
+        def memo_calls_variable(self, _original=calls_variable):  # type: ignore[no-untyped-def]
+            """Re-walks a subtree (through its macros) for every child of every group rendered;
+            depends only on the style's elements and their variable/macro attributes."""
+            hit = _CALLS_VARIABLE.get(self)
+            if hit is None:
+                hit = _original(self)
+                if _parsed(self):
+                    _CALLS_VARIABLE[self] = hit
+            return hit
+
+        cls.calls_variable = memo_calls_variable
+
+
+def _patch_locale_lookups() -> None:
+    element = model.CitationStylesElement
+    locale_cls = model.Locale
+    get_term = element.get_term
+    get_date = element.get_date
+    get_locale_option = element.get_locale_option
+    memos: dict[object, tuple[object, dict]] = {}
+
+    def locale_memo(root):  # type: ignore[no-untyped-def]
+        """The answers for a style root, valid as long as its list of locales is the same."""
+        locales = root.__dict__.get("locales")
+        hit = memos.get(root)
+        if hit is None or hit[0] is not locales:
+            hit = memos[root] = (locales, {})
+        return hit[1]
+
+    def memo_get_term(self, name, form=None, fallback_locale=True, zero_padded=False):  # type: ignore[no-untyped-def]
+        """An XPath query into the locales for every term (punctuation, "et al.", months…); a
+        style's locales are parsed with it and never change."""
+        root = self.get_root()
+        if isinstance(root, locale_cls):
+            return get_term(self, name, form, fallback_locale, zero_padded)
+        memo = locale_memo(root)
+        key = ("term", name, form, fallback_locale, zero_padded)
+        hit = memo.get(key, _MISSING)
+        if hit is _MISSING:
+            hit = memo[key] = get_term(self, name, form, fallback_locale, zero_padded)
+        return hit
+
+    def memo_get_date(self, form):  # type: ignore[no-untyped-def]
+        """An XPath query into the locales for each localized date; the same element each time."""
+        memo = locale_memo(self.get_root())
+        key = ("date", form)
+        hit = memo.get(key, _MISSING)
+        if hit is _MISSING:
+            hit = memo[key] = get_date(self, form)
+        return hit
+
+    def memo_get_locale_option(self, name):  # type: ignore[no-untyped-def]
+        """Asked by every text element (punctuation-in-quote); the locales' options are fixed."""
+        root = self.get_root()
+        if isinstance(root, locale_cls):
+            return get_locale_option(self, name)
+        memo = locale_memo(root)
+        key = ("option", name)
+        hit = memo.get(key, _MISSING)
+        if hit is _MISSING:
+            hit = memo[key] = get_locale_option(self, name)
+        return hit
+
+    element.get_term = memo_get_term
+    element.get_date = memo_get_date
+    element.get_locale_option = memo_get_locale_option
+
+
+def _patch_names() -> None:
+    names_cls = model.Names
+    name_cls = model.Name
+    get_parent_delimiter = names_cls.get_parent_delimiter
+    substitute = names_cls.substitute
+    get_option = name_cls.get_option
+    delimiters: dict[object, object] = {}
+    substitutes: dict[object, object] = {}
+    options: dict[tuple[object, str, object], object] = {}
+    et_als: dict[object, list] = {}
+
+    def memo_get_parent_delimiter(self, context=None):  # type: ignore[no-untyped-def]
+        """An ancestor XPath query plus an attribute of the enclosing citation/bibliography."""
+        key = self if context is None else context
+        hit = delimiters.get(key, _MISSING)
+        if hit is _MISSING:
+            hit = get_parent_delimiter(self, context)
+            if _parsed(key):
+                delimiters[key] = hit
+        return hit
+
+    def memo_substitute(self):  # type: ignore[no-untyped-def]
+        """A child XPath query; a ``cs:substitute`` is never added or removed."""
+        hit = substitutes.get(self, _MISSING)
+        if hit is _MISSING:
+            hit = substitute(self)
+            if _parsed(self):
+                substitutes[self] = hit
+        return hit
+
+    def memo_get_option(self, name, context=None, sort_options=None):  # type: ignore[no-untyped-def]
+        """~15 options per list of names, each an ancestor XPath query and attribute reads on
+        the style: fixed, unless a sort key overrides the option (then asked afresh)."""
+        if sort_options is not None:
+            try:
+                sort_options[name]
+            except (TypeError, KeyError):
+                pass
+            else:
+                return get_option(self, name, context, sort_options)
+        key = (self, name, context)
+        hit = options.get(key, _MISSING)
+        if hit is _MISSING:
+            shared = not _parsed(self) and context is not None and not len(self.attrib)
+            if shared:
+                # A Name created by Names.process (one per call): without attributes of its
+                # own, its options are those of the context's citation/bibliography.
+                key = (None, name, context)
+                hit = options.get(key, _MISSING)
+                if hit is not _MISSING:
+                    return hit
+            hit = get_option(self, name, context, sort_options)
+            if (shared or _parsed(self)) and (context is None or _parsed(context)):
+                options[key] = hit
+        return hit
+
+    et_al_expression = "./following-sibling::cs:et-al[1]"
+
+    def et_al(self):  # type: ignore[no-untyped-def]
+        """The original, with its sibling XPath query answered once (the siblings after a
+        ``cs:name`` never change)."""
+        found = et_als.get(self)
+        if found is None:
+            found = self.xpath_search(et_al_expression)
+            if _parsed(self):
+                et_als[self] = found
+        try:
+            return found[0].render()
+        except IndexError:
+            return self.get_single_term(name="et-al")
+
+    names_cls.get_parent_delimiter = memo_get_parent_delimiter
+    names_cls.substitute = memo_substitute
+    name_cls.get_option = memo_get_option
+    name_cls.et_al = et_al
+
+
+def _patch_dates() -> None:
+    date_cls = model.Date
+    is_locale_date = date_cls.is_locale_date
+    answers: dict[object, bool] = {}
+
+    def memo_is_locale_date(self):  # type: ignore[no-untyped-def]
+        """An ancestor XPath query, several times per date rendered; ancestors are fixed."""
+        hit = answers.get(self)
+        if hit is None:
+            hit = is_locale_date(self)
+            if _parsed(self):
+                answers[self] = hit
+        return hit
+
+    date_cls.is_locale_date = memo_is_locale_date
+
+
+# --- equivalent rewrites of the hottest rendering methods -----------------------------------------
+
+def _patch_rendering() -> None:  # noqa: C901 — one closure per patched method
+    m = model
+    variable_error = source.VariableError
+    reference_cls = source.Reference
+    string_cls = m.String
+    normalize_seam = m.normalize_seam
+    join = m.join
+    choose_cls = m.Choose
+    if_cls = m.If
+    condition_failed = m.ConditionFailed
+    dict_get = dict.get
+
+    format_attrs = ("font-style", "font-variant", "font-weight", "text-decoration",
+                    "vertical-align")
+    formatted_format = m.Formatted.format
+    plain: dict[object, bool] = {}
+
+    def format(self, string):  # type: ignore[no-untyped-def]
+        """``Formatted.format`` reads five attributes and the formatter five times per rendered
+        element, almost always to do nothing: that case is decided once per element."""
+        is_plain = plain.get(self)
+        if is_plain is None:
+            attrs = _attrs(self)
+            is_plain = attrs is not None and not any(a in attrs for a in format_attrs)
+            if _parsed(self):
+                plain[self] = is_plain
+        if not is_plain:
+            return formatted_format(self, string)
+        if isinstance(string, (int, float)):
+            string = str(string)
+        self.get_formatter()  # as the original, which asks for it (and fails without one)
+        return string
+
+    def wrap(self, string):  # type: ignore[no-untyped-def]
+        """``Affixed.wrap`` with cached attributes; the seam adjustment is skipped for an empty
+        prefix or suffix, for which it returns its argument unchanged."""
+        if string is not None:
+            prefix = _get(self, "prefix", "")
+            suffix = _get(self, "suffix", "")
+            if prefix:
+                string = normalize_seam(prefix, string)
+            text = prefix + string
+            if suffix:
+                return text + normalize_seam(text, suffix)
+            return text + ""
+        return None
+
+    def quote(self, string):  # type: ignore[no-untyped-def]
+        """``Quoted.quote`` with cached attributes."""
+        self.get_locale_option("punctuation-in-quote").lower()  # read (unused) as the original
+        if _get(self, "quotes", "false").lower() == "true":
+            open_quote = self.get_single_term(name="open-quote")
+            close_quote = self.get_single_term(name="close-quote")
+            string = open_quote + string + close_quote
+        return string
+
+    def strip_periods(self, string):  # type: ignore[no-untyped-def]
+        """``StrippedPeriods.strip_periods`` with cached attributes."""
+        if _get(self, "strip-periods", "false").lower() == "true":
+            string = string.replace(".", "")
+        return string
+
+    text_case = m.TextCased.case
+
+    def case(self, text, language=None):  # type: ignore[no-untyped-def]
+        """``TextCased.case``, returning at once (cached attributes) without ``text-case``."""
+        if _get(self, "text-case") is None:
+            return text
+        return text_case(self, text, language)
+
+    def join_(self, strings, default_delimiter=""):  # type: ignore[no-untyped-def]
+        """``Delimited.join`` with cached attributes."""
+        delimiter = _get(self, "delimiter", default_delimiter)
+        try:
+            text = join((s for s in strings if s is not None), delimiter)
+        except:  # noqa: E722 — as the original
+            text = string_cls("")
+        return text
+
+    m.Formatted.format = format
+    m.Affixed.wrap = wrap
+    m.Quoted.quote = quote
+    m.StrippedPeriods.strip_periods = strip_periods
+    m.TextCased.case = case
+    m.Delimited.join = join_
+
+    text_process = m.Text.process
+    languages: dict[object, str] = {}
+
+    def default_language(root):  # type: ignore[no-untyped-def]
+        hit = languages.get(root)
+        if hit is None:
+            hit = languages[root] = root.get("default-locale", "en")[:2]
+        return hit
+
+    def process(self, item, context=None, **kwargs):  # type: ignore[no-untyped-def]
+        """``Text.process`` without raising and catching a VariableError per text element for
+        an item without a language, and with cached attributes."""
+        attrs = _attrs(self)
+        if context is None:
+            context = self
+        try:
+            reference = item.reference
+        except variable_error:
+            language = default_language(self.get_root())
+        else:
+            if type(reference) is reference_cls:  # its attributes are its dict entries
+                value = dict_get(reference, "language", _MISSING)
+                language = (default_language(self.get_root()) if value is _MISSING
+                            else value[:2])
+            else:
+                try:
+                    language = reference.language[:2]
+                except variable_error:
+                    language = default_language(self.get_root())
+        if "variable" in attrs:
+            text = self._variable(item, context)
+        elif "macro" in attrs:
+            text = self.get_macro(attrs["macro"]).render(item, context)
+        elif "term" in attrs:
+            text = self._term(item)
+        elif "value" in attrs:
+            text = string_cls(self.preformat(attrs["value"]))
+        else:
+            return text_process(self, item, context, **kwargs)  # fails as the original does
+        return text, language
+
+    m.Text.process = process
+
+    def render_children(self, item, delimiter="", **kwargs):  # type: ignore[no-untyped-def]
+        """``Parent.render_children`` over the cached list of children."""
+        output = []
+        for child in _children(self):
+            try:
+                if isinstance(child, choose_cls):
+                    text = child.render(item, delimiter=delimiter, **kwargs)
+                else:
+                    text = child.render(item, **kwargs)
+                if text is not None:
+                    output.append(text)
+            except variable_error:
+                pass
+        if output:
+            return join(output, delimiter)
+        else:
+            return None
+
+    m.Parent.render_children = render_children
+
+    def calls_variable(child):  # type: ignore[no-untyped-def]
+        """``child.calls_variable()``, from the memo when answered before: the method of every
+        element class is a pure function of the style (a constant, an attribute, or the
+        memoised walk of Parent/Text)."""
+        hit = _CALLS_VARIABLE.get(child)
+        if hit is None:
+            hit = child.calls_variable()
+            if _parsed(child):
+                _CALLS_VARIABLE[child] = hit
+        return hit
+
+    def group_process(self, item, context=None, **kwargs):  # type: ignore[no-untyped-def]
+        """``Group.process`` over the cached children, with cached attributes."""
+        output = []
+        variable_called = False
+        variable_rendered = False
+        delimiter = _get(self, "delimiter", "")
+        for child in _children(self):
+            variable_called = variable_called or calls_variable(child)
+            try:
+                if isinstance(child, choose_cls):
+                    child_text = child.render(item, context=context,
+                                              delimiter=delimiter, **kwargs)
+                else:
+                    child_text = child.render(item, context=context, **kwargs)
+                if child_text is not None:
+                    output.append(child_text)
+                    variable_rendered = variable_rendered or calls_variable(child)
+            except variable_error:
+                pass
+        output = [item for item in output if item is not None]
+        success = not variable_called or (variable_called and variable_rendered)
+        if output and success:
+            return self.join(output)
+        else:
+            raise variable_error
+
+    m.Group.process = group_process
+
+    # cs:if and cs:else-if: the test read from the attributes once, and evaluated from cs:choose
+    # without raising ConditionFailed for every branch not taken.
+    other_tests = (("is-numeric", "_is_numeric"), ("is-uncertain-date", "_is_uncertain_date"),
+                   ("locator", "_locator"))
+    specs: dict[object, tuple] = {}
+
+    def if_spec(self):  # type: ignore[no-untyped-def]
+        spec = specs.get(self)
+        if spec is None:
+            attrs = _attrs(self)
+            types = variables = None
+            if "type" in attrs:
+                types = [typ.lower() for typ in attrs["type"].split()]
+            if "variable" in attrs:
+                variables = [var.replace("-", "_") for var in attrs["variable"].split()]
+            others = tuple(method for attr, method in other_tests if attr in attrs)
+            spec = (types, variables, others, "position" in attrs, attrs.get("match"))
+            if _parsed(self):
+                specs[self] = spec
+        return spec
+
+    def if_holds(self, item, context):  # type: ignore[no-untyped-def]
+        """Whether the test of a cs:if/cs:else-if holds: ``If.render``'s, same order of reads."""
+        types, variables, others, position, match = if_spec(self)
+        results = []
+        if types:
+            reference_type = item.reference.type
+            results += [typ == reference_type for typ in types]
+        if variables is not None:
+            reference = _MISSING  # read when first needed, as the original does
+            for variable in variables:
+                if variable == "locator":
+                    results.append("locator" in item)
+                else:
+                    if reference is _MISSING:
+                        reference = item.reference
+                    results.append(variable in reference)
+        for method in others:
+            results += getattr(self, method)(item)
+        if position:
+            results += self._position(item, context)
+        if match == "any":
+            return any(results)
+        elif match == "none":
+            return not any(results)
+        else:
+            return all(results)
+
+    def if_render(self, item, context=None, delimiter="", **kwargs):  # type: ignore[no-untyped-def]
+        """``If.render`` with the test from :func:`if_holds`."""
+        if not if_holds(self, item, context):
+            raise condition_failed
+        return self.render_children(item, context=context, delimiter=delimiter, **kwargs)
+
+    m.If.render = if_render
+
+    def choose_render(self, item, context=None, delimiter="", **kwargs):  # type: ignore[no-untyped-def]
+        """``Choose.render``: a cs:if/cs:else-if whose test fails is passed over without raising
+        and catching ConditionFailed, the original's way of moving on to the next branch."""
+        for child in _children(self):
+            try:
+                if isinstance(child, if_cls) and type(child).render is if_render:
+                    if not if_holds(child, item, context):
+                        continue
+                    return child.render_children(item, context=context,
+                                                 delimiter=delimiter, **kwargs)
+                return child.render(item, context=context, delimiter=delimiter, **kwargs)
+            except condition_failed:
+                continue
+        return None
+
+    m.Choose.render = choose_render
+
+    plans: dict[object, tuple[bool, bool, bool]] = {}
+
+    def text_render(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """``Text.render`` (``process`` then ``markup``) with markup's steps that do nothing for
+        this element (decided once from its attributes) skipped, the others run as before."""
+        text, language = self.process(*args, **kwargs)
+        if not text:
+            return None
+        plan = plans.get(self)
+        if plan is None:
+            attrs = _attrs(self)
+            plan = (attrs.get("strip-periods", "false").lower() == "true",
+                    attrs.get("text-case") is not None,
+                    attrs.get("quotes", "false").lower() == "true")
+            if _parsed(self):
+                plans[self] = plan
+        strip, cased, quoted = plan
+        if strip:
+            text = text.replace(".", "")
+        if cased:
+            text = text_case(self, text, language)
+        text = format(self, text)
+        self.get_locale_option("punctuation-in-quote").lower()  # read (unused) as the original
+        if quoted:
+            text = self.get_single_term(name="open-quote") + text + self.get_single_term(
+                name="close-quote")
+        return wrap(self, text)
+
+    m.Text.render = text_render
+
+    reference_descriptor = source.CitationItem.__dict__["reference"]
+
+    def render_bibliography(self, citation_items):  # type: ignore[no-untyped-def]
+        """``Layout.render_bibliography`` with each item's ``reference`` (a chain of four
+        look-ups, read ~100 times per reference) pinned while that item is rendered: rendering
+        only reads the item, its citation, the bibliography and its source, so the chain's
+        answer cannot change meanwhile. If the chain fails it is not pinned (and fails where
+        the original would)."""
+        output_items = []
+        for item in citation_items:
+            pinned = False
+            if type(item).__dict__.get("reference", reference_descriptor) is reference_descriptor:
+                try:
+                    item.__dict__["reference"] = reference_descriptor.__get__(item)
+                    pinned = True
+                except Exception:  # noqa: BLE001, S110 — raised again where it is read
+                    pass
+            try:
+                self.repressed = {}
+                text = self.format(self.wrap(self.render_children(item)))
+            finally:
+                if pinned:
+                    del item.__dict__["reference"]
+            if text is not None:
+                output_items.append(text)
+        return output_items
+
+    m.Layout.render_bibliography = render_bibliography

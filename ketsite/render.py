@@ -221,7 +221,8 @@ class Renderer:
         try:
             template = self.env.get_template(route.template)
             html = template.render(page=route, h=PageHelpers(route, self.ctx),
-                                   v=view_for(route, self.ctx.corpus))
+                                   v=view_for(route, self.ctx.corpus, self.ctx.config,
+                                                self.ctx.routes))
         except TemplateError as exc:
             where = f"{getattr(exc, 'filename', None) or route.template}"
             line = getattr(exc, "lineno", None)

@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 
 from ketsite.config import SiteConfig
 from ketsite.model.corpus import Corpus
-from ketsite.site.paging import page_routes
+from ketsite.site.paging import page_count
 from ketsite.site.routes import Route
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -61,7 +61,7 @@ def sitemap_xml(route: Route, ctx: object) -> bytes:
     parts = _parts(len(pages), config)
     table = ctx.routes  # type: ignore[attr-defined]
     if (parts and not table.has(PART, str(parts))) or table.has(PART, str(parts + 1)):
-        raise RuntimeError(  # a page route added without going through site.paging.page_routes
+        raise RuntimeError(  # a kind of page that site.paging.page_count does not count
             f"sitemap: {len(pages)} pages need {parts or 1} file(s), but the routes say otherwise")
     if route.kind == SITEMAP:
         return _index(config, parts) if parts else _urlset(config, pages)
@@ -81,7 +81,7 @@ def robots_txt(ctx: object) -> bytes:
 
 
 def routes(corpus: Corpus, config: SiteConfig) -> list[Route]:
-    parts = _parts(sum(1 for r in page_routes(corpus, config) if _listed(r)), config)
+    parts = _parts(page_count(corpus, config) - 1, config)  # all but 404.html
     return [
         Route(SITEMAP, "", "sitemap.xml", ""),
         Route(ROBOTS, "", "robots.txt", ""),

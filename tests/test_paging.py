@@ -9,6 +9,7 @@ styles; the bundled site itself (under every default limit) shows the unpaged pa
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -17,11 +18,11 @@ import pytest
 from pagetypes import build_paged_site
 from sitetools import REPO, broken_links, parse_page, resolve_link, write_files
 
-from ketsite.build import build, load_project
+from ketsite.build import build, load_project, plan
 from ketsite.config import Pagination, load_config
 from ketsite.diagnostics import Diagnostics
 from ketsite.model.names import slugify
-from ketsite.site.paging import YearSlice, paper_pages
+from ketsite.site.paging import YearSlice, page_count, paper_pages
 from ketsite.site.routes import LinkStyle
 from ketsite.sources.discover import SourceFile
 
@@ -111,6 +112,17 @@ def test_pages_keep_whole_years_together_and_cut_only_a_year_too_big_for_one_pag
         (YearSlice(2023, 10, 15),), (YearSlice(2023, 15, 17), YearSlice(2022, 0, 1)))
     assert paper_pages([], 5) == ((),)  # an empty library still has its index
     assert paper_pages([(2020, 5)], 5) == ((YearSlice(2020, 0, 5),),)
+
+
+@pytest.mark.parametrize("limits", [Pagination(), Pagination(papers=3, authors=10)])
+def test_the_page_count_the_sitemap_plans_with_is_the_number_of_pages_built(limits):
+    diags = Diagnostics()
+    project = load_project(REPO, diags)
+    project = dataclasses.replace(
+        project, config=dataclasses.replace(project.config, pagination=limits))
+    ctx, _, _ = plan(project, LinkStyle.PRETTY, diags)
+    assert not diags.has_errors
+    assert page_count(project.corpus, project.config) == len(ctx.routes.pages())
 
 
 # --------------------------------------------------------------------------- the small site
@@ -364,3 +376,34 @@ def test_a_reader_pages_through_the_papers_index_and_jumps_to_a_year_from_file_u
     expect(page).to_have_url((site / "authors" / "letter" / "d" / "index.html").as_uri())
     expect(page.get_by_role("heading", level=1)).to_have_text("Authors A–Z: D")
     assert page.console_errors == [] and page.external_requests == []
+
+
+def test_a_title_edit_re_renders_only_the_index_page_listing_that_paper(tmp_path, monkeypatch):
+    """What makes an edit fast: each page of an index reads only the entries it lists, and no
+    other page depends on them (the menu links to the first page by its fixed path)."""
+    from ketsite.engine import Builder, RouteRenderer
+
+    root = _library(tmp_path / "src", {2021: 3, 2020: 2, 2019: 3, 2018: 4})
+    builder = Builder(root, tmp_path / "site", jobs=1)
+    assert builder.build().mode == "full"
+    rendered: list[tuple[str, str]] = []
+    render = RouteRenderer.__call__
+
+    def spy(self, route):  # type: ignore[no-untyped-def]
+        rendered.append((route.kind, route.ident))
+        return render(self, route)
+
+    monkeypatch.setattr(RouteRenderer, "__call__", spy)
+    bib = root / "bib" / "library.bib"
+    bib.write_text(bib.read_text().replace("Paper 0 of 2019}", "Paper 0 of 2019, revised}"))
+    result = builder.build()
+    assert result.mode == "incremental" and not result.diagnostics.has_errors
+    assert "Paper 0 of 2019, revised" in _html(tmp_path / "site" / "papers" / "page" / "3" /
+                                               "index.html")
+    assert [r for r in rendered if r[0] in ("papers", "authors")] == [("papers", "3")]
+    assert _tree(tmp_path / "site") == _tree(_full(root, tmp_path / "clean"))
+
+
+def _full(root: Path, out: Path) -> Path:
+    assert not build(root, out, cache=False, jobs=1).diagnostics.has_errors
+    return out

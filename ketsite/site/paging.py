@@ -14,13 +14,14 @@ with more papers than fit on one page is cut into runs of the limit, the later o
 
 from __future__ import annotations
 
-from collections import defaultdict
+import functools
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from ketsite.config import SiteConfig
 from ketsite.model.corpus import Corpus
 from ketsite.model.names import slugify
-from ketsite.site.routes import Route, entity_routes
+from ketsite.site.routes import Route, entity_page_count
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,12 @@ def paper_pages(counts: list[tuple[int, int]], limit: int) -> tuple[tuple[YearSl
     return tuple(pages)
 
 
+#: The first page of each index, at a path that never changes. Every page links there (the menu),
+#: while the route of that page carries the entries it lists, which change with the library: links
+#: made from this path (``PageHelpers.index``) keep every page from depending on those entries.
+FIRST_PAGES = {"papers": "papers/index.html", "authors": "authors/index.html"}
+
+
 def page_ident(number: int) -> str:
     """The route ident of page ``number`` (1-based) of a paged index: "" for the first."""
     return "" if number == 1 else str(number)
@@ -70,11 +77,13 @@ def page_number(ident: str) -> int:
 
 
 def papers_page_path(number: int) -> str:
-    return "papers/index.html" if number == 1 else f"papers/page/{number}/index.html"
+    return FIRST_PAGES["papers"] if number == 1 else f"papers/page/{number}/index.html"
 
 
+@functools.cache
 def author_letter(family: str) -> str:
-    """The A–Z heading of a family name: its first letter without accents, ``#`` for others."""
+    """The A–Z heading of a family name: its first letter without accents, ``#`` for others.
+    Memoised: it runs for every author at every build (a cheap cache, like ``slugify``'s)."""
     first = (slugify(family)[:1] or "#").upper()
     return first if first.isalpha() else "#"
 
@@ -119,8 +128,8 @@ def index_routes(corpus: Corpus, config: SiteConfig) -> list[Route]:
     letters = authors_by_letter(corpus)
     if not authors_split(corpus, config):
         groups = tuple((letter, tuple(ids)) for letter, ids in letters.items())
-        return [*routes, Route("authors", "", "authors/index.html", "", "authors.html", groups)]
-    routes.append(Route("authors", "", "authors/index.html", "", "authors.html"))
+        return [*routes, Route("authors", "", FIRST_PAGES["authors"], "", "authors.html", groups)]
+    routes.append(Route("authors", "", FIRST_PAGES["authors"], "", "authors.html"))
     for letter, ids in letters.items():
         ident = letter_ident(letter)
         routes.append(Route("authors", ident, f"authors/letter/{ident}/index.html", "",
@@ -128,7 +137,13 @@ def index_routes(corpus: Corpus, config: SiteConfig) -> list[Route]:
     return routes
 
 
-def page_routes(corpus: Corpus, config: SiteConfig) -> list[Route]:
-    """Every HTML page route of the site, for files that must know them before rendering (the
-    sitemap's number of files)."""
-    return [r for r in entity_routes(corpus) + index_routes(corpus, config) if r.template]
+def page_count(corpus: Corpus, config: SiteConfig) -> int:
+    """The number of HTML pages of the site (404 included), as ``index_routes`` and
+    ``entity_routes`` make them, counted without making them: the sitemap must know how many
+    files it needs before rendering."""
+    years = Counter(p.year for p in corpus.papers.values())
+    papers = len(paper_pages(sorted(years.items(), reverse=True), config.pagination.papers))
+    authors = 1
+    if authors_split(corpus, config):
+        authors += len({author_letter(a.name.family) for a in corpus.authors.values()})
+    return entity_page_count(corpus) + papers + authors

@@ -372,7 +372,8 @@ def test_a_reader_pages_through_the_papers_index_and_jumps_to_a_year_from_file_u
     expect(page.get_by_role("heading", name=re.compile(r"^2019"))).to_be_in_viewport()
     # and the authors A–Z: a letter leads to its page
     page.goto((site / "authors" / "index.html").as_uri())
-    page.get_by_role("navigation", name="Letters").get_by_role("link", name=re.compile("^D")).click()
+    letters = page.get_by_role("navigation", name="Letters")
+    letters.get_by_role("link", name=re.compile("^D")).click()
     expect(page).to_have_url((site / "authors" / "letter" / "d" / "index.html").as_uri())
     expect(page.get_by_role("heading", level=1)).to_have_text("Authors A–Z: D")
     assert page.console_errors == [] and page.external_requests == []

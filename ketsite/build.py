@@ -22,6 +22,7 @@ from ketsite.markdown import check_markdown
 from ketsite.model.corpus import Corpus, build_corpus
 from ketsite.model.parse import parse_sources
 from ketsite.render import Renderer, RenderError, SiteContext
+from ketsite.site.paging import index_routes
 from ketsite.site.routes import LinkStyle, Route, RouteTable, build_routes
 from ketsite.sources.bibtex import RawEntry, parse_bibtex
 from ketsite.sources.discover import SourceSet, discover
@@ -114,6 +115,7 @@ def plan(project: Project, style: LinkStyle, diags: Diagnostics,
         asset_paths[name] = path
         files[path] = data
         extra.append(Route("asset", name, path, ""))
+    extra.extend(index_routes(project.corpus, project.config))  # papers/page/2/, authors/letter/a/
     extra.extend(extra_routes(project.corpus, project.config))
     routes: RouteTable = build_routes(project.corpus, extra, diags)
     ctx = SiteContext(

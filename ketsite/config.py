@@ -6,12 +6,29 @@ not properties of the site (output folder, link style) are passed separately by 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 from ketsite.diagnostics import Diagnostics, SourceLocation
 from ketsite.model.schema import Field, read_fields
 from ketsite.sources.discover import SourceFile
-from ketsite.sources.yamlio import parse_yaml
+from ketsite.sources.yamlio import YMap, YScalar, parse_yaml
+
+#: The sitemap protocol's limit of URLs in one sitemap file.
+SITEMAP_MAX_URLS = 50_000
+
+
+@dataclass(frozen=True)
+class Pagination:
+    """How much one page or file of the whole library may hold before it is split (papers,
+    authors, sitemap) or shortened (matrix, search fallback, feed), so that no page grows with
+    the library: a 10,000-paper index is unusable and re-rendering it makes every edit slow."""
+
+    papers: int = 500  #: papers per page of the papers index; over it, numbered pages by year
+    authors: int = 2000  #: authors on the A–Z index; over it, one page per initial letter
+    matrix_cells: int = 5000  #: reviews × cited papers the reviews index's matrix may show
+    search: int = 1000  #: papers + authors the search page lists for readers without JavaScript
+    feed: int = 50  #: newest papers in the Atom feed
+    sitemap: int = SITEMAP_MAX_URLS  #: URLs per sitemap file; over it, sitemap.xml is an index
 
 
 @dataclass(frozen=True)
@@ -23,6 +40,7 @@ class SiteConfig:
     branch: str = "main"  #: branch for edit links
     issues: str | None = None  #: where "Report a problem" links go
     language: str = "en"  #: the language of the site's own text
+    pagination: Pagination = field(default_factory=Pagination)  #: page and file size limits
 
     @property
     def base_path(self) -> str:
@@ -50,7 +68,23 @@ FIELDS = (
     Field("branch", "text"),
     Field("issues", "url"),
     Field("language", "text"),
+    Field("pagination", "int"),  # a mapping, read by _pagination; listed for "did you mean"
 )
+PAGINATION_FIELDS = tuple(Field(f.name, "int") for f in fields(Pagination))
+
+
+def _pagination(node: YMap, diags: Diagnostics) -> Pagination:
+    values = read_fields(node, PAGINATION_FIELDS, "'pagination'", diags) or {}
+    limits: dict[str, int] = {}
+    for name, v in values.items():
+        if v.value < 1:
+            diags.error(v.loc, f"'pagination.{name}' must be at least 1")
+        elif name == "sitemap" and v.value > SITEMAP_MAX_URLS:
+            diags.error(v.loc, f"'pagination.sitemap' is {v.value}; the sitemap protocol "
+                        f"allows at most {SITEMAP_MAX_URLS} URLs per file")
+        else:
+            limits[name] = v.value
+    return Pagination(**limits)
 
 
 def load_config(source: SourceFile | None, diags: Diagnostics) -> SiteConfig:
@@ -63,7 +97,18 @@ def load_config(source: SourceFile | None, diags: Diagnostics) -> SiteConfig:
         if len(diags.items) == reported:  # no YAML error: nothing but blank lines and comments
             diags.error(SourceLocation(source.rel), "ketsite.yaml is empty")
         return SiteConfig()
+    pagination = Pagination()
+    if isinstance(node, YMap):  # a nested mapping, which the flat schema does not describe
+        nested = node.get("pagination")
+        if isinstance(nested, YMap):
+            pagination = _pagination(nested, diags)
+        elif nested is not None and not (isinstance(nested, YScalar) and nested.kind == "null"):
+            diags.error(nested.loc, "'pagination' must be a mapping, like "
+                        "'pagination: {papers: 500, feed: 50}'")
+        if nested is not None:
+            node = YMap(tuple(e for e in node.entries if e[0].text != "pagination"), node.loc)
     values = read_fields(node, FIELDS, "ketsite.yaml", diags)
     if not values:
-        return SiteConfig()
-    return SiteConfig(**{name: v.value.strip() for name, v in values.items()})
+        return SiteConfig(pagination=pagination)
+    return SiteConfig(**{name: v.value.strip() for name, v in values.items()},
+                      pagination=pagination)

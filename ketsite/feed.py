@@ -1,7 +1,9 @@
 """An Atom feed of the papers (``feed.xml``), so readers can follow the library in a feed reader.
 
 Deterministic: every date comes from the papers themselves (``date``, else ``year``), never from
-the clock; entries are newest first, ties in the library's order. Links are absolute public URLs
+the clock; entries are newest first, ties in the library's order. Only the newest
+``pagination.feed`` papers are entries (50 by default): a feed carries what is new, and a reader
+polls it again and again, so it must not grow with the library. Links are absolute public URLs
 from ``ketsite.yaml``'s ``url``: a feed is read outside the site.
 """
 
@@ -74,7 +76,7 @@ def atom_feed(ctx: object) -> bytes:
     _sub(feed, "generator", "ketsite", version=__version__)
     # Newest first by the paper's own date; the library's order breaks ties (a stable sort).
     by_date = sorted(corpus.papers.items(), key=lambda kv: paper_timestamp(kv[1]), reverse=True)
-    for key, paper in by_date:
+    for key, paper in by_date[:config.pagination.feed]:
         url = config.absolute(routes.get("paper", key).url_path)
         entry = _sub(feed, "entry")
         _sub(entry, "title", paper.title)

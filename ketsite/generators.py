@@ -21,6 +21,7 @@ Generator = Callable[[Route, object], bytes]  # (route, SiteContext) -> bytes
 GENERATORS: dict[str, Generator] = {
     sitemap.SITEMAP: sitemap.generate,
     sitemap.ROBOTS: sitemap.generate,
+    sitemap.PART: sitemap.generate,
     feed.KIND: feed.generate,
     graph.KIND: graph.generate,
     search.KIND: search.generate,

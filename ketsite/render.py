@@ -33,6 +33,7 @@ from ketsite.model.entities import DESIGNS, DIRECTIONS, Paper
 from ketsite.model.parse import LICENCES
 from ketsite.scholarly import cite, exports, metadata
 from ketsite.site.edit import edit_link, report_link
+from ketsite.site.paging import FIRST_PAGES
 from ketsite.site.routes import LinkStyle, Route, RouteTable, relative_href
 from ketsite.site.views import view_for
 
@@ -104,6 +105,11 @@ class PageHelpers:
 
     def has(self, kind: str, ident: str = "") -> bool:
         return self.ctx.routes.has(kind, ident)
+
+    def index(self, kind: str) -> str:
+        """A link to the first page of the papers or authors index by its fixed path: every page
+        links there, and reading its route would make every page depend on what it lists."""
+        return self._href(FIRST_PAGES[kind])
 
     def paper(self, key: str) -> str:
         return self.link("paper", key)
@@ -221,7 +227,8 @@ class Renderer:
         try:
             template = self.env.get_template(route.template)
             html = template.render(page=route, h=PageHelpers(route, self.ctx),
-                                   v=view_for(route, self.ctx.corpus))
+                                   v=view_for(route, self.ctx.corpus, self.ctx.config,
+                                                self.ctx.routes))
         except TemplateError as exc:
             where = f"{getattr(exc, 'filename', None) or route.template}"
             line = getattr(exc, "lineno", None)

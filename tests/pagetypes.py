@@ -174,3 +174,31 @@ def browser_context(browser, **options) -> Iterator[tuple[BrowserContext, list[s
         yield context, problems
     finally:
         context.close()
+
+
+# ----------------------------------------------------------------- a site with paged indexes
+#: Limits that page every library-wide page of the bundled site (44 papers, 216 authors, two
+#: reviews citing 38 papers): papers index on 5 pages, authors one page per letter, the reviews
+#: matrix and the search page's no-JavaScript list shortened, 5 feed entries, 4 sitemap files.
+PAGED_LIMITS = """
+pagination:
+  papers: 10
+  authors: 50
+  matrix_cells: 20
+  search: 100
+  feed: 5
+  sitemap: 100
+"""
+
+
+def build_paged_site(out: Path, style: LinkStyle = LinkStyle.PRETTY) -> Path:
+    """The bundled sources with :data:`PAGED_LIMITS`, built into ``out`` (the project is a copy
+    beside it)."""
+    from sitetools import scratch_copy
+
+    root = scratch_copy(out.parent / f"{out.name}-src")
+    (root / "ketsite.yaml").write_text(
+        (root / "ketsite.yaml").read_text(encoding="utf-8") + PAGED_LIMITS, encoding="utf-8")
+    result = build(root, out, style)
+    assert not result.diagnostics.has_errors, [d.format() for d in result.diagnostics.sorted()]
+    return out

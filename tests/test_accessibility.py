@@ -18,6 +18,7 @@ from pagetypes import (
     SEARCH_BOX,
     browser_context,
     build_bundled_site,
+    build_paged_site,
     by_kind,
     covering_pages,
     one_of_each,
@@ -47,6 +48,16 @@ def site(tmp_path_factory) -> Path:
     return build_bundled_site(tmp_path_factory.mktemp("a11y") / "_site")
 
 
+@pytest.fixture(scope="module")
+def paged_site(tmp_path_factory) -> Path:
+    """The same sources with small ``pagination`` limits: the paged and shortened index pages."""
+    return build_paged_site(tmp_path_factory.mktemp("a11y-paged") / "_site")
+
+
+#: The pages that look different when the library is over its limits.
+PAGED_KINDS = {"papers", "authors", "reviews", "search"}
+
+
 def _report(results: dict[str, dict]) -> str:
     lines = []
     for where, r in results.items():
@@ -60,13 +71,16 @@ def _report(results: dict[str, dict]) -> str:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_axe_finds_no_wcag_aa_violation_on_any_page_type(
-        browser, http_server, site, artifacts_dir, scheme):
+        browser, http_server, site, paged_site, artifacts_dir, scheme):
     assert AXE.is_file(), "node_modules/axe-core missing: run `bash scripts/setup.sh`"
     server = http_server(site)
     pages = covering_pages(site_pages(site))
     kinds = {p.kind for p in pages}
     assert {"home", "review", "condition", "paper", "author", "papers", "authors",
             "conditions", "reviews", "search", "404"} <= kinds
+    paged_server = http_server(paged_site)
+    paged = [p for p in covering_pages(site_pages(paged_site)) if p.kind in PAGED_KINDS]
+    assert any("nav.pager" in p.features for p in paged)  # the pager is checked too
     results: dict[str, dict] = {}
     with browser_context(browser, color_scheme=scheme, viewport={"width": 1280, "height": 900}
                          ) as (context, problems):
@@ -77,6 +91,10 @@ def test_axe_finds_no_wcag_aa_violation_on_any_page_type(
             page.goto(server.page_url(p.url_path))
             page.add_script_tag(url=server.page_url(AXE_URL_PATH))
             results[f"{p.rel} [{scheme}]"] = page.evaluate(RUN_AXE, AXE_TAGS)
+        for p in paged:
+            page.goto(paged_server.page_url(p.url_path))
+            page.add_script_tag(url=paged_server.page_url(AXE_URL_PATH))
+            results[f"paged: {p.rel} [{scheme}]"] = page.evaluate(RUN_AXE, AXE_TAGS)
         for p in {q.url_path: q for q in pages if SEARCH_BOX in q.features}.values():
             # a search page also as it looks with results on it
             page.goto(server.page_url(p.url_path) + f"?q={SAMPLE_QUERY}")

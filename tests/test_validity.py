@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pagetypes import build_bundled_site
+from pagetypes import build_bundled_site, build_paged_site
 from sitetools import REPO
 
 from ketsite.site.routes import LinkStyle
@@ -23,7 +23,11 @@ VNU = REPO / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("vnu")
-    return {style.value: build_bundled_site(root / style.value, style) for style in LinkStyle}
+    sites = {style.value: build_bundled_site(root / style.value, style) for style in LinkStyle}
+    # and with small pagination limits: the paged papers and authors indexes, the shortened
+    # reviews and search pages
+    sites["paged"] = build_paged_site(root / "paged", LinkStyle.FILES)
+    return sites
 
 
 def run_vnu(*args: str) -> list[dict]:

@@ -32,6 +32,10 @@ class Route(NamedTuple):
     path: str  # output path relative to the site root, with forward slashes
     source: str  # the source file it comes from ("" for generated pages)
     template: str | None = None  # None for files that are not rendered from a template
+    #: A page of an index (``site/paging.py``): its headings with the ids listed under each
+    #: (years → paper keys, letters → author ids). Part of the route, so the page reads only the
+    #: entries it lists, and a change of what a page lists re-renders exactly the pages concerned.
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def url_path(self) -> str:
@@ -85,17 +89,26 @@ def relative_href(from_path: str, to_path: str, style: LinkStyle) -> str:
     return rel
 
 
+#: The pages every site has, whatever its corpus.
+SITE_PAGES = (
+    Route("home", "", "index.html", "", "home.html"),
+    Route("conditions", "", "conditions/index.html", "", "conditions.html"),
+    Route("reviews", "", "reviews/index.html", "", "reviews.html"),
+    Route("search", "", "search/index.html", "", "search.html"),
+    Route("legend", "", "evidence-legend/index.html", "", "legend.html"),
+    Route("404", "", "404.html", "", "404.html"),
+)
+
+
+def entity_page_count(corpus: Corpus) -> int:
+    """``len(entity_routes(corpus))`` without making 40,000 routes (the sitemap needs it at every
+    build, an incremental one too): the site's own pages and one per entity."""
+    return len(SITE_PAGES) + sum(
+        len(m) for m in (corpus.papers, corpus.authors, corpus.conditions, corpus.reviews))
+
+
 def _entity_routes(corpus: Corpus) -> list[Route]:
-    routes = [
-        Route("home", "", "index.html", "", "home.html"),
-        Route("papers", "", "papers/index.html", "", "papers.html"),
-        Route("authors", "", "authors/index.html", "", "authors.html"),
-        Route("conditions", "", "conditions/index.html", "", "conditions.html"),
-        Route("reviews", "", "reviews/index.html", "", "reviews.html"),
-        Route("search", "", "search/index.html", "", "search.html"),
-        Route("legend", "", "evidence-legend/index.html", "", "legend.html"),
-        Route("404", "", "404.html", "", "404.html"),
-    ]
+    routes = list(SITE_PAGES)
     for key, paper in corpus.papers.items():
         annotation = corpus.annotations.get(key)
         source = annotation.loc.path if annotation else paper.loc.path
@@ -113,7 +126,8 @@ def _entity_routes(corpus: Corpus) -> list[Route]:
 
 def entity_routes(corpus: Corpus) -> list[Route]:
     """The page routes of the corpus alone, for generators that must know page paths before the
-    route table exists (e.g. to fingerprint a search index that names them)."""
+    route table exists (e.g. to fingerprint a search index that names them). The papers and
+    authors indexes, which depend on the configuration too, are ``site.paging.index_routes``."""
     return _entity_routes(corpus)
 
 

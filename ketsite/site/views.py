@@ -5,25 +5,28 @@ One function per page kind; each returns a frozen dataclass the template of that
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ketsite.config import SiteConfig
 from ketsite.model.corpus import Corpus
 from ketsite.model.entities import DESIGNS, Annotation, Author, Condition, Paper, Review
-from ketsite.model.names import slugify
 from ketsite.site.evidence import (
     ConditionEvidence,
     EvidenceMatrix,
     condition_evidence,
     evidence_matrix,
 )
-from ketsite.site.routes import Route
+from ketsite.site.paging import LETTERS, letter_ident, page_ident, page_number
+from ketsite.site.routes import Route, RouteTable
 
 
 @dataclass(frozen=True)
 class YearGroup:
     year: int
     papers: tuple[Paper, ...]
+    continued: bool = False  # the rest of a year begun on the previous page of the papers index
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,34 @@ class Letter:
 
 
 @dataclass(frozen=True)
+class JumpLink:
+    """One entry of an index's jump list (years, letters): to a heading on this page or on
+    another page of the same index, or (no anchor) to another page itself."""
+
+    label: str
+    ident: str  # route ident of the page it is on
+    anchor: str = ""
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Numbered pages of an index: ``idents[i]`` is the route of page ``i + 1``."""
+
+    current: int  # 1-based
+    idents: tuple[str, ...]
+    labels: tuple[str, ...]  # what each page holds, e.g. "2019–2016"
+
+    @property
+    def prev(self) -> str | None:
+        return self.idents[self.current - 2] if self.current > 1 else None
+
+    @property
+    def next(self) -> str | None:
+        return self.idents[self.current] if self.current < len(self.idents) else None
+
+
+@dataclass(frozen=True)
 class IndexView:
     years: tuple[YearGroup, ...] = ()
     letters: tuple[Letter, ...] = ()
@@ -93,6 +124,13 @@ class IndexView:
     reviews: tuple[tuple[Review, Paper], ...] = ()
     total: int = 0
     matrix: EvidenceMatrix | None = None  # reviews index: every review × what it cites
+    jump: tuple[JumpLink, ...] = ()
+    pager: Pager | None = None  # papers index over its limit
+    #: Over the page's limit, so it links to smaller pages instead of listing everything (the
+    #: authors landing page, the reviews matrix, the search page's no-JavaScript list).
+    shortened: bool = False
+    letter: str = ""  # one letter page of a split authors index
+    cells: int = 0  # reviews index: the cells the all-reviews matrix would have
 
 
 def by_year(papers: list[Paper] | tuple[Paper, ...]) -> tuple[YearGroup, ...]:
@@ -158,12 +196,16 @@ def review_view(corpus: Corpus, rid: str) -> ReviewView:
     )
 
 
+def _condition_counts(corpus: Corpus) -> tuple[tuple[Condition, int], ...]:
+    return tuple(
+        (c, len(corpus.papers_by_condition.get(c.id, ()))) for c in corpus.conditions.values()
+    )
+
+
 def home_view(corpus: Corpus) -> HomeView:
     return HomeView(
         reviews=tuple((r, corpus.papers[r.paper]) for r in corpus.reviews.values()),
-        conditions=tuple(
-            (c, len(corpus.papers_by_condition.get(c.id, ()))) for c in corpus.conditions.values()
-        ),
+        conditions=_condition_counts(corpus),
         latest=tuple(list(corpus.papers.values())[:8]),
         counts={
             "reviews": len(corpus.reviews),
@@ -175,28 +217,90 @@ def home_view(corpus: Corpus) -> HomeView:
     )
 
 
-def index_view(corpus: Corpus, kind: str) -> IndexView:
-    if kind == "papers":
-        return IndexView(years=by_year(tuple(corpus.papers.values())), total=len(corpus.papers))
-    if kind == "authors":
-        letters: dict[str, list[tuple[Author, int]]] = defaultdict(list)
-        for aid, author in corpus.authors.items():
-            first = (slugify(author.name.family)[:1] or "#").upper()
-            letter = first if first.isalpha() else "#"
-            letters[letter].append((author, len(corpus.papers_by_author.get(aid, ()))))
-        return IndexView(
-            letters=tuple(Letter(k, tuple(v)) for k, v in sorted(letters.items())),
-            total=len(corpus.authors),
-        )
-    if kind == "conditions":
-        return IndexView(conditions=home_view(corpus).conditions, total=len(corpus.conditions))
-    if kind == "reviews":
-        return IndexView(reviews=home_view(corpus).reviews, total=len(corpus.reviews),
+def _index_pages(routes: RouteTable, kind: str, idents: Iterable[str]) -> list[Route]:
+    """The pages of a paged index that exist, in order. Read route by route (never the whole
+    table, nor the whole corpus), so a page depends on what the other pages list, and a page
+    appearing or vanishing is seen."""
+    return [routes.get(kind, i) for i in idents if routes.has(kind, i)]
+
+
+def _numbered(routes: RouteTable, kind: str) -> Iterable[str]:
+    number = 1
+    while routes.has(kind, page_ident(number)):
+        yield page_ident(number)
+        number += 1
+
+
+def _papers_index(corpus: Corpus, route: Route, routes: RouteTable) -> IndexView:
+    pages = _index_pages(routes, "papers", _numbered(routes, "papers"))
+    previous = pages[page_number(route.ident) - 2].groups[-1:] if route.ident else ()
+    shown = tuple(
+        YearGroup(int(year), tuple(corpus.papers[k] for k in keys),
+                  continued=i == 0 and previous != () and previous[0][0] == year)
+        for i, (year, keys) in enumerate(route.groups)
+    )
+    jump: dict[str, JumpLink] = {}
+    for page in pages:
+        for year, _ in page.groups:
+            jump.setdefault(year, JumpLink(year, page.ident, f"y{year}"))
+    total = sum(len(keys) for page in pages for _, keys in page.groups)
+    if len(pages) == 1:
+        return IndexView(years=shown, total=total, jump=tuple(jump.values()))
+    labels = tuple(
+        (p.groups[0][0] if p.groups[0][0] == p.groups[-1][0]
+         else f"{p.groups[0][0]}–{p.groups[-1][0]}") if p.groups else "" for p in pages)
+    pager = Pager(page_number(route.ident), tuple(p.ident for p in pages), labels)
+    return IndexView(years=shown, total=total, jump=tuple(jump.values()), pager=pager)
+
+
+def _authors_index(corpus: Corpus, route: Route, routes: RouteTable) -> IndexView:
+    letters = tuple(
+        Letter(letter, tuple((corpus.authors[aid], len(corpus.papers_by_author.get(aid, ())))
+                             for aid in ids))
+        for letter, ids in route.groups
+    )
+    pages = _index_pages(routes, "authors", (letter_ident(k) for k in LETTERS))
+    if not pages:  # one page, every letter a heading on it
+        return IndexView(letters=letters, total=sum(len(ids) for _, ids in route.groups),
+                         jump=tuple(JumpLink(k, route.ident, f"l-{k}") for k, _ in route.groups))
+    jump = tuple(JumpLink(p.groups[0][0], p.ident, count=len(p.groups[0][1])) for p in pages)
+    total = sum(j.count for j in jump)
+    if not route.ident:  # the landing page: the letters, each a page
+        return IndexView(total=total, jump=jump, shortened=True)
+    return IndexView(letters=letters, total=total, jump=jump, letter=route.groups[0][0])
+
+
+def _reviews_index(corpus: Corpus, config: SiteConfig) -> IndexView:
+    reviews = tuple((r, corpus.papers[r.paper]) for r in corpus.reviews.values())
+    cited = {k for r in corpus.reviews.values() for k in r.references if k in corpus.papers}
+    cells = len(cited) * len(corpus.reviews)
+    if cells <= config.pagination.matrix_cells:
+        return IndexView(reviews=reviews, total=len(corpus.reviews), cells=cells,
                          matrix=evidence_matrix(corpus, tuple(corpus.reviews)))
+    covered = Counter(c for r in corpus.reviews.values() for c in r.conditions)
+    conditions = tuple((c, covered[cid]) for cid, c in corpus.conditions.items() if covered[cid])
+    return IndexView(reviews=reviews, total=len(corpus.reviews), cells=cells, shortened=True,
+                     conditions=conditions)
+
+
+def index_view(corpus: Corpus, route: Route, config: SiteConfig,
+               routes: RouteTable) -> IndexView:
+    kind = route.kind
+    if kind == "papers":
+        return _papers_index(corpus, route, routes)
+    if kind == "authors":
+        return _authors_index(corpus, route, routes)
+    if kind == "conditions":
+        return IndexView(conditions=_condition_counts(corpus), total=len(corpus.conditions))
+    if kind == "reviews":
+        return _reviews_index(corpus, config)
+    if kind == "search":
+        listed = len(corpus.papers) + len(corpus.authors)
+        return IndexView(total=listed, shortened=listed > config.pagination.search)
     return IndexView()
 
 
-def view_for(route: Route, corpus: Corpus) -> object:
+def view_for(route: Route, corpus: Corpus, config: SiteConfig, routes: RouteTable) -> object:
     """The view model of a page route."""
     if route.kind == "paper":
         return paper_view(corpus, route.ident)
@@ -208,7 +312,7 @@ def view_for(route: Route, corpus: Corpus) -> object:
         return review_view(corpus, route.ident)
     if route.kind == "home":
         return home_view(corpus)
-    return index_view(corpus, route.kind)
+    return index_view(corpus, route, config, routes)
 
 
 DESIGN_ORDER = {d: i for i, d in enumerate(DESIGNS)}

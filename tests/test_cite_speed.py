@@ -11,6 +11,7 @@ and a synthetic library of a few hundred papers from benchmarks/synth.py.
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import os
 import subprocess
@@ -26,8 +27,16 @@ from ketsite.diagnostics import Diagnostics
 from ketsite.scholarly import cite, citeproc_speed
 from ketsite.scholarly.csl import CSL_TYPES, csl_item
 
-sys.path.insert(0, str(REPO / "benchmarks"))
-import synth  # noqa: E402
+# benchmarks/synth.py, loaded as tests/test_incremental.py does (without putting benchmarks/ on
+# sys.path, whose run.py and cite.py would shadow other modules).
+synth = sys.modules.get("ketsite_bench_synth")
+if synth is None:
+    _spec = importlib.util.spec_from_file_location("ketsite_bench_synth",
+                                                   REPO / "benchmarks" / "synth.py")
+    assert _spec and _spec.loader
+    synth = importlib.util.module_from_spec(_spec)
+    sys.modules[_spec.name] = synth  # dataclasses look their module up there
+    _spec.loader.exec_module(synth)
 
 SYNTHETIC_PAPERS = 300
 

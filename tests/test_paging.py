@@ -408,3 +408,31 @@ def test_a_title_edit_re_renders_only_the_index_page_listing_that_paper(tmp_path
 def _full(root: Path, out: Path) -> Path:
     assert not build(root, out, cache=False, jobs=1).diagnostics.has_errors
     return out
+
+
+def test_a_title_edit_that_moves_a_paper_within_its_page_re_renders_that_page_alone(
+        tmp_path, monkeypatch):
+    """The benchmark's edit ("Revised: …") moves the paper within its year: the route of its page
+    changes, and no other page reads that route (pager and year list come from the outline)."""
+    from ketsite.engine import Builder, RouteRenderer
+
+    root = _library(tmp_path / "src", {2021: 3, 2020: 2, 2019: 3, 2018: 4})
+    builder = Builder(root, tmp_path / "site", jobs=1)
+    assert builder.build().mode == "full"
+    rendered: list[tuple[str, str]] = []
+    render = RouteRenderer.__call__
+
+    def spy(self, route):  # type: ignore[no-untyped-def]
+        rendered.append((route.kind, route.ident))
+        return render(self, route)
+
+    monkeypatch.setattr(RouteRenderer, "__call__", spy)
+    bib = root / "bib" / "library.bib"
+    bib.write_text(bib.read_text().replace("Paper 2 of 2019}", "A revised paper 2 of 2019}"))
+    result = builder.build()
+    assert result.mode == "incremental" and not result.diagnostics.has_errors
+    listed = _papers_listed(tmp_path / "site" / "papers" / "page" / "3" / "index.html")
+    assert listed.index("p2019x2") < listed.index("p2019x0"), listed  # now first of 2019 (A–Z)
+    # (The letter page of its authors is rendered too: it reads their papers, now in a new order.)
+    assert [r for r in rendered if r[0] == "papers"] == [("papers", "3")]
+    assert _tree(tmp_path / "site") == _tree(_full(root, tmp_path / "clean"))

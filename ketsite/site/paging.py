@@ -120,9 +120,10 @@ def index_routes(corpus: Corpus, config: SiteConfig) -> list[Route]:
     """Every page of the papers and authors indexes, each with the entries it lists."""
     years = _papers_by_year(corpus)
     pages = paper_pages([(y, len(keys)) for y, keys in years.items()], config.pagination.papers)
+    outline = tuple(tuple((s.year, s.start, s.stop) for s in page) for page in pages)
     routes = [
         Route("papers", page_ident(n), papers_page_path(n), "", "papers.html",
-              tuple((str(s.year), tuple(years[s.year][s.start:s.stop])) for s in page))
+              tuple((str(s.year), tuple(years[s.year][s.start:s.stop])) for s in page), outline)
         for n, page in enumerate(pages, start=1)
     ]
     letters = authors_by_letter(corpus)

@@ -36,6 +36,10 @@ class Route(NamedTuple):
     #: (years → paper keys, letters → author ids). Part of the route, so the page reads only the
     #: entries it lists, and a change of what a page lists re-renders exactly the pages concerned.
     groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: Every page of a paged papers index: (year, start, stop) of the year's papers each shows —
+    #: the same on every page. Pagers and year lists are drawn from it (no page reads another
+    #: page's route), so moving a paper within its page re-renders that page alone.
+    outline: tuple[tuple[tuple[int, int, int], ...], ...] = ()
 
     @property
     def url_path(self) -> str:

@@ -18,7 +18,7 @@ from ketsite.site.evidence import (
     condition_evidence,
     evidence_matrix,
 )
-from ketsite.site.paging import LETTERS, letter_ident, page_ident, page_number
+from ketsite.site.paging import LETTERS, letter_ident, page_ident, page_number, papers_page_path
 from ketsite.site.routes import Route, RouteTable
 
 
@@ -97,6 +97,7 @@ class JumpLink:
     ident: str  # route ident of the page it is on
     anchor: str = ""
     count: int = 0
+    path: str = ""  # output path of that page, when linked by path rather than by route
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class Pager:
     current: int  # 1-based
     idents: tuple[str, ...]
     labels: tuple[str, ...]  # what each page holds, e.g. "2019–2016"
+    paths: tuple[str, ...] = ()  # output path of each page (linked by path: see Route.outline)
 
     @property
     def prev(self) -> str | None:
@@ -114,6 +116,14 @@ class Pager:
     @property
     def next(self) -> str | None:
         return self.idents[self.current] if self.current < len(self.idents) else None
+
+    @property
+    def prev_path(self) -> str | None:
+        return self.paths[self.current - 2] if self.current > 1 else None
+
+    @property
+    def next_path(self) -> str | None:
+        return self.paths[self.current] if self.current < len(self.paths) else None
 
 
 @dataclass(frozen=True)
@@ -231,25 +241,31 @@ def _numbered(routes: RouteTable, kind: str) -> Iterable[str]:
         number += 1
 
 
-def _papers_index(corpus: Corpus, route: Route, routes: RouteTable) -> IndexView:
-    pages = _index_pages(routes, "papers", _numbered(routes, "papers"))
-    previous = pages[page_number(route.ident) - 2].groups[-1:] if route.ident else ()
+def _papers_index(corpus: Corpus, route: Route) -> IndexView:
+    """One page of the papers index: its own papers from its route, everything about the other
+    pages (pager, year list, total) from the route's outline, linked by path."""
+    number = page_number(route.ident)
+    first_slice = route.outline[number - 1][0] if route.outline[number - 1:] and \
+        route.outline[number - 1] else None
     shown = tuple(
         YearGroup(int(year), tuple(corpus.papers[k] for k in keys),
-                  continued=i == 0 and previous != () and previous[0][0] == year)
+                  continued=i == 0 and first_slice is not None and first_slice[1] > 0)
         for i, (year, keys) in enumerate(route.groups)
     )
     jump: dict[str, JumpLink] = {}
-    for page in pages:
-        for year, _ in page.groups:
-            jump.setdefault(year, JumpLink(year, page.ident, f"y{year}"))
-    total = sum(len(keys) for page in pages for _, keys in page.groups)
-    if len(pages) == 1:
+    for n, page in enumerate(route.outline, start=1):
+        for year, _, _ in page:
+            jump.setdefault(str(year), JumpLink(str(year), page_ident(n), f"y{year}",
+                                                path=papers_page_path(n)))
+    total = sum(stop - start for page in route.outline for _, start, stop in page)
+    if len(route.outline) <= 1:
         return IndexView(years=shown, total=total, jump=tuple(jump.values()))
     labels = tuple(
-        (p.groups[0][0] if p.groups[0][0] == p.groups[-1][0]
-         else f"{p.groups[0][0]}–{p.groups[-1][0]}") if p.groups else "" for p in pages)
-    pager = Pager(page_number(route.ident), tuple(p.ident for p in pages), labels)
+        (str(p[0][0]) if p[0][0] == p[-1][0] else f"{p[0][0]}–{p[-1][0]}") if p else ""
+        for p in route.outline)
+    count = len(route.outline)
+    pager = Pager(number, tuple(page_ident(n) for n in range(1, count + 1)), labels,
+                  tuple(papers_page_path(n) for n in range(1, count + 1)))
     return IndexView(years=shown, total=total, jump=tuple(jump.values()), pager=pager)
 
 
@@ -287,7 +303,7 @@ def index_view(corpus: Corpus, route: Route, config: SiteConfig,
                routes: RouteTable) -> IndexView:
     kind = route.kind
     if kind == "papers":
-        return _papers_index(corpus, route, routes)
+        return _papers_index(corpus, route)
     if kind == "authors":
         return _authors_index(corpus, route, routes)
     if kind == "conditions":

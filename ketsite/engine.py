@@ -35,7 +35,7 @@ from typing import Any
 from ketsite.cache import CACHE_DIR, FragmentStore, LoadStats, parse_all
 from ketsite.config import load_config
 from ketsite.diagnostics import Diagnostics, SourceLocation, relative_path
-from ketsite.generators import GENERATORS, generate
+from ketsite.generators import GENERATORS, generate, in_parent
 from ketsite.memo import Memo
 from ketsite.model.corpus import Corpus, CorpusCache, build_corpus
 from ketsite.output import (
@@ -141,7 +141,7 @@ class RouteRenderer:
         if route.template is not None:
             data = self.renderer.render(route)
         else:
-            data = generate(route, self.ctx)
+            data = generate(route, self.ctx, self.memo.pieces)
         return data, frozenset(self.deps) if self.track else frozenset()
 
 
@@ -158,14 +158,20 @@ _WORKER: dict[str, Any] = {}  # set in the parent just before forking; read by t
 Rendered = tuple[str, bytes, RouteKey, frozenset[Dep], int]  # path, digest, route, reads, size
 
 
-def _render_share(share: int) -> tuple[list[Rendered], float, float, dict[str, Any]]:
-    job = _WORKER
-    render: RouteRenderer = job["render"]
-    writer: FreshTreeWriter = job["writer"]
-    routes: list[Route] = job["routes"]
+def parent_share(routes: list[Route]) -> tuple[list[int], list[int]]:
+    """Indexes of the routes the parent renders while its workers render the others, and of the
+    others: files made of the pieces the Builder keeps between builds
+    (:func:`ketsite.generators.in_parent`), which a worker would make and take with it."""
+    here = [i for i, r in enumerate(routes) if in_parent(r)]
+    taken = set(here)
+    return here, [i for i in range(len(routes)) if i not in taken]
+
+
+def _render_list(render: RouteRenderer, writer: FreshTreeWriter,
+                 routes: list[Route]) -> tuple[list[Rendered], float, float]:
     out = []
     t_render = t_write = 0.0
-    for route in routes[share::job["shares"]]:
+    for route in routes:
         t0 = time.perf_counter()
         data, deps = render(route)
         t1 = time.perf_counter()
@@ -173,6 +179,14 @@ def _render_share(share: int) -> tuple[list[Rendered], float, float, dict[str, A
         t_write += time.perf_counter() - t1
         t_render += t1 - t0
         out.append((route.path, _digest(data), (route.kind, route.ident), deps, len(data)))
+    return out, t_render, t_write
+
+
+def _render_share(share: int) -> tuple[list[Rendered], float, float, dict[str, Any]]:
+    job = _WORKER
+    render: RouteRenderer = job["render"]
+    mine = job["routes"][share::job["shares"]]
+    out, t_render, t_write = _render_list(render, job["writer"], mine)
     return out, t_render, t_write, render.memo.take_new()
 
 
@@ -188,16 +202,21 @@ def render_to_folder(
     deps: dict[RouteKey, frozenset[Dep]] = {}
     interned: dict[Dep, Dep] = {}
     shares = jobs if jobs > 1 and len(routes) >= min_routes else 1
-    _WORKER.update(render=render, writer=writer, routes=routes, shares=shares)
     try:
         if shares == 1:
+            _WORKER.update(render=render, writer=writer, routes=routes, shares=shares)
             results = [_render_share(0)]
         else:
             import multiprocessing
 
             render.warm_up(routes)
+            here, away = parent_share(routes)
+            _WORKER.update(render=render, writer=writer, routes=[routes[i] for i in away],
+                           shares=shares)
             with multiprocessing.get_context("fork").Pool(shares) as pool:
-                results = pool.map(_render_share, range(shares), chunksize=1)
+                pending = pool.map_async(_render_share, range(shares), chunksize=1)
+                mine = _render_list(render, FreshTreeWriter(folder), [routes[i] for i in here])
+                results = [*pending.get(), (*mine, {})]
     finally:
         _WORKER.clear()
     t_render = t_write = 0.0
@@ -231,40 +250,51 @@ def render_many(render: RouteRenderer, routes: list[Route], jobs: int,
                 weights: list[int] | None = None) -> list[tuple[bytes, frozenset[Dep]]]:
     """Bytes and dependencies of each route, in order; in forked workers when there are many,
     or when ``weights`` (their sizes last time) say a few of them are big: the pages listing the
-    whole library take seconds each, and go first, one per worker."""
+    whole library take seconds each, and go first, one per worker. The files made of kept pieces
+    (:func:`parent_share`) are rendered here meanwhile."""
     heavy = weights is not None and len(routes) > 1 and sum(weights) >= PARALLEL_MIN_BYTES
     shares = jobs if jobs > 1 and (len(routes) >= min_routes or heavy) else 1
     if shares == 1:
         return [render(r) for r in routes]
     import multiprocessing
 
+    here, away = parent_share(routes)
+    if not away:
+        return [render(r) for r in routes]
+    results: list[tuple[bytes, frozenset[Dep]]] = [(b"", frozenset())] * len(routes)
+    render.warm_up(routes)
     if heavy and len(routes) < min_routes:
         assert weights is not None
-        render.warm_up(routes)
-        order = sorted(range(len(routes)), key=lambda i: -weights[i])
+        order = sorted(away, key=lambda i: -weights[i])
         _WORKER.update(render=render, routes=routes)
-        results: list[tuple[bytes, frozenset[Dep]]] = [(b"", frozenset())] * len(routes)
         try:
             with multiprocessing.get_context("fork").Pool(shares) as pool:
-                for index, data, deps, memo in pool.imap_unordered(_render_one, order):
+                done = pool.imap_unordered(_render_one, order)
+                for i in here:  # while the workers render the others
+                    results[i] = render(routes[i])
+                for index, data, deps, memo in done:
                     results[index] = (data, deps)
                     render.memo.merge(memo)
         finally:
             _WORKER.clear()
         return results
 
-    render.warm_up(routes)
-    _WORKER.update(render=render, routes=routes, shares=shares)
+    _WORKER.update(render=render, routes=[routes[i] for i in away], shares=shares)
     try:
         with multiprocessing.get_context("fork").Pool(shares) as pool:
-            parts = pool.map(_render_slice, range(shares), chunksize=1)
+            pending = pool.map_async(_render_slice, range(shares), chunksize=1)
+            for i in here:
+                results[i] = render(routes[i])
+            parts = pending.get()
     finally:
         _WORKER.clear()
-    out: list[tuple[bytes, frozenset[Dep]]] = [(b"", frozenset())] * len(routes)
+    rest: list[tuple[bytes, frozenset[Dep]]] = [(b"", frozenset())] * len(away)
     for share, (part, memo) in enumerate(parts):
-        out[share::shares] = part
+        rest[share::shares] = part
         render.memo.merge(memo)
-    return out
+    for i, done_here in zip(away, rest, strict=True):
+        results[i] = done_here
+    return results
 
 
 # --- comparing two builds -------------------------------------------------------------------------

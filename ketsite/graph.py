@@ -9,82 +9,165 @@ edges are typed (``references``, ``cited-by-review``, ``authored``, ``addresses`
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ketsite import __version__
 from ketsite.config import SiteConfig
+from ketsite.memo import Pieces
 from ketsite.model.corpus import Corpus
+from ketsite.model.entities import Annotation, Author, Condition, Paper, Review
 from ketsite.site.routes import Route
+from ketsite.site.tracking import whole
 
 KIND = "graph"
 PATH = "data/graph.json"
 
+Node = dict[str, object]
+Edge = dict[str, object]
 
-def graph(ctx: object) -> dict[str, object]:
+
+# --- one entity's node and edges: pure functions of their arguments (cached as pieces) ----------
+
+def review_part(rid: str, review: Review, path: str, url: str) -> tuple[Node, list[Edge]]:
+    node: Node = {"id": f"review:{rid}", "type": "review", "paper": f"paper:{review.paper}",
+                  "licence": review.licence, "path": path, "url": url}
+    edges: list[Edge] = [{"source": f"review:{rid}", "target": f"paper:{review.paper}",
+                          "type": "is-paper"}]
+    for n, key in enumerate(review.references, start=1):
+        edges.append({"source": f"review:{rid}", "target": f"paper:{key}",
+                      "type": "references", "number": n})
+    for key in review.citing:
+        edges.append({"source": f"paper:{key}", "target": f"review:{rid}",
+                      "type": "cited-by-review"})
+    for cid in review.conditions:
+        edges.append({"source": f"review:{rid}", "target": f"condition:{cid}", "type": "covers"})
+    return node, edges
+
+
+def paper_part(key: str, paper: Paper, annotation: Annotation | None, conditions: tuple[str, ...],
+               cites: tuple[str, ...], path: str, url: str) -> tuple[Node, list[Edge]]:
+    node: Node = {
+        "id": f"paper:{key}", "type": "paper", "key": key, "title": paper.title,
+        "year": paper.year, "date": paper.date, "container": paper.container,
+        "doi": paper.doi, "pmid": paper.pmid, "pmcid": paper.pmcid, "path": path, "url": url,
+    }
+    if annotation:
+        node.update(design=annotation.design, direction=annotation.direction,
+                    status=annotation.status)
+    edges: list[Edge] = []
+    for position, credit in enumerate(paper.authors, start=1):
+        edges.append({"source": f"author:{credit.author_id}", "target": f"paper:{key}",
+                      "type": "authored", "position": position})
+    for cid in conditions:
+        edges.append({"source": f"paper:{key}", "target": f"condition:{cid}",
+                      "type": "addresses"})
+    for cited in cites:
+        edges.append({"source": f"paper:{key}", "target": f"paper:{cited}", "type": "cites"})
+    return node, edges
+
+
+def author_part(aid: str, author: Author, path: str, url: str) -> tuple[Node, list[Edge]]:
+    return {"id": f"author:{aid}", "type": "author", "name": author.name.display,
+            "family": author.name.family, "given": author.name.given,
+            "orcid": author.orcid, "path": path, "url": url}, []
+
+
+def condition_part(cid: str, condition: Condition, path: str,
+                   url: str) -> tuple[Node, list[Edge]]:
+    return {"id": f"condition:{cid}", "type": "condition", "name": condition.name,
+            "synonyms": list(condition.synonyms), "path": path, "url": url}, []
+
+
+# --- the whole graph ------------------------------------------------------------------------------
+
+Part = tuple[str, str, Any, tuple[Any, ...]]  # (type, ident, part function, its arguments)
+
+
+def _parts(ctx: object) -> list[Part]:
+    """Every node's part, in file order: reviews, papers, authors, conditions (node order; the
+    edges come in the same order)."""
     config: SiteConfig = ctx.config  # type: ignore[attr-defined]
     corpus: Corpus = ctx.corpus  # type: ignore[attr-defined]
     routes = ctx.routes  # type: ignore[attr-defined]
 
-    def where(kind: str, ident: str) -> dict[str, str]:
-        route = routes.get(kind, ident)
-        return {"path": route.path, "url": config.absolute(route.url_path)}
+    table = whole(routes.routes)  # every entity's page: one recorded read for all of them
 
-    nodes: list[dict[str, object]] = []
-    edges: list[dict[str, object]] = []
+    def where(kind: str, ident: str) -> tuple[str, str]:
+        route = table[(kind, ident)]
+        return route.path, config.absolute(route.url_path)
+
+    annotations = whole(corpus.annotations)
+    conditions = whole(corpus.conditions_by_paper)
+    cites = whole(corpus.cites)
+    parts: list[Part] = []
     for rid, review in corpus.reviews.items():
-        nodes.append({"id": f"review:{rid}", "type": "review", "paper": f"paper:{review.paper}",
-                      "licence": review.licence, **where("review", rid)})
-        edges.append({"source": f"review:{rid}", "target": f"paper:{review.paper}",
-                      "type": "is-paper"})
-        for n, key in enumerate(review.references, start=1):
-            edges.append({"source": f"review:{rid}", "target": f"paper:{key}",
-                          "type": "references", "number": n})
-        for key in review.citing:
-            edges.append({"source": f"paper:{key}", "target": f"review:{rid}",
-                          "type": "cited-by-review"})
-        for cid in review.conditions:
-            edges.append({"source": f"review:{rid}", "target": f"condition:{cid}",
-                          "type": "covers"})
+        parts.append(("review", rid, review_part, (rid, review, *where("review", rid))))
     for key, paper in corpus.papers.items():
-        annotation = corpus.annotations.get(key)
-        node: dict[str, object] = {
-            "id": f"paper:{key}", "type": "paper", "key": key, "title": paper.title,
-            "year": paper.year, "date": paper.date, "container": paper.container,
-            "doi": paper.doi, "pmid": paper.pmid, "pmcid": paper.pmcid,
-            **where("paper", key),
-        }
-        if annotation:
-            node.update(design=annotation.design, direction=annotation.direction,
-                        status=annotation.status)
-        nodes.append(node)
-        for position, credit in enumerate(paper.authors, start=1):
-            edges.append({"source": f"author:{credit.author_id}", "target": f"paper:{key}",
-                          "type": "authored", "position": position})
-        for cid in corpus.conditions_by_paper.get(key, ()):
-            edges.append({"source": f"paper:{key}", "target": f"condition:{cid}",
-                          "type": "addresses"})
-        for cited in corpus.cites.get(key, ()):
-            edges.append({"source": f"paper:{key}", "target": f"paper:{cited}", "type": "cites"})
+        parts.append(("paper", key, paper_part, (
+            key, paper, annotations.get(key), tuple(conditions.get(key, ())),
+            tuple(cites.get(key, ())), *where("paper", key))))
     for aid, author in corpus.authors.items():
-        nodes.append({"id": f"author:{aid}", "type": "author", "name": author.name.display,
-                      "family": author.name.family, "given": author.name.given,
-                      "orcid": author.orcid, **where("author", aid)})
+        parts.append(("author", aid, author_part, (aid, author, *where("author", aid))))
     for cid, condition in corpus.conditions.items():
-        nodes.append({"id": f"condition:{cid}", "type": "condition", "name": condition.name,
-                      "synonyms": list(condition.synonyms), **where("condition", cid)})
-    counts = {t: sum(1 for n in nodes if n["type"] == t)
+        parts.append(("condition", cid, condition_part,
+                      (cid, condition, *where("condition", cid))))
+    return parts
+
+
+def _header(ctx: object, parts: list[Part]) -> dict[str, object]:
+    config: SiteConfig = ctx.config  # type: ignore[attr-defined]
+    counts = {t: sum(1 for p in parts if p[0] == t)
               for t in ("review", "paper", "author", "condition")}
     return {
         "generator": f"ketsite {__version__}",
         "site": {"title": config.title, "url": config.absolute("")},
         "counts": counts,
-        "nodes": nodes,
-        "edges": edges,
     }
+
+
+def graph(ctx: object) -> dict[str, object]:
+    """The graph as one value (what ``data/graph.json`` holds)."""
+    parts = _parts(ctx)
+    nodes: list[Node] = []
+    edges: list[Edge] = []
+    for _, _, fn, args in parts:
+        node, own = fn(*args)
+        nodes.append(node)
+        edges.extend(own)
+    return {**_header(ctx, parts), "nodes": nodes, "edges": edges}
+
+
+def _text(value: object) -> str:
+    """``value`` as ``json.dumps(indent=1)`` writes it two levels deep (an item of a top-level
+    list), so a file is a join of such texts. JSON strings hold no raw newline."""
+    return json.dumps(value, ensure_ascii=False, indent=1).replace("\n", "\n  ")
+
+
+def part_text(fn: Any, *args: Any) -> tuple[str, str]:
+    """A node and its edges as text, each edge on its own place in the ``edges`` list."""
+    node, edges = fn(*args)
+    return _text(node), ",\n  ".join(_text(e) for e in edges)
+
+
+def _list(items: list[str]) -> str:
+    return "[\n  " + ",\n  ".join(items) + "\n ]" if items else "[]"
 
 
 def routes(corpus: Corpus, config: SiteConfig) -> list[Route]:
     return [Route(KIND, "", PATH, "")]
 
 
-def generate(route: Route, ctx: object) -> bytes:
-    return (json.dumps(graph(ctx), ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+def generate(route: Route, ctx: object, pieces: Pieces | None = None) -> bytes:
+    """``json.dumps(graph(ctx), ensure_ascii=False, indent=1)``, assembled from each node's text,
+    which ``pieces`` keeps between builds: after a one-paper edit only that paper's is made."""
+    pieces = pieces if pieces is not None else Pieces()
+    parts = _parts(ctx)
+    texts = [pieces.get(f"graph-{t}", ident, part_text, fn, *args)
+             for t, ident, fn, args in parts]
+    head = json.dumps({**_header(ctx, parts), "nodes": 0, "edges": 0},
+                      ensure_ascii=False, indent=1)
+    tail = ',\n "nodes": 0,\n "edges": 0\n}'
+    assert head.endswith(tail)
+    nodes = _list([node for node, _ in texts])
+    edges = _list([e for _, e in texts if e])
+    return (f'{head[:-len(tail)]},\n "nodes": {nodes},\n "edges": {edges}\n}}\n').encode()

@@ -5,6 +5,14 @@ at ten thousand papers it is most of a build — the same strings as last time f
 did not change. A :class:`Memo` maps ``namespace:hash(inputs)`` to the result; the build loads it
 from ``.ketsite-cache/memo.pickle``, worker processes send back what they computed, and the build
 saves it. A key must cover every input of the function (and the versions of the code behind it).
+
+A Memo also carries :class:`Pieces`: the parts of the files listing the whole library (one paper's
+node and edges in ``data/graph.json``, its record in ``data/library.ris``, its search document),
+kept in memory for the life of the process (``ketsite serve`` keeps one Builder, hence one Memo),
+so a rebuild after a one-paper edit recomputes that paper's parts and joins the rest. Pieces never
+leave their process: sent back from a worker they would be copies of the corpus objects, which
+compare field by field (slower than making most pieces again), so the engine renders the files
+made of them in the parent (``generators.in_parent``).
 """
 
 from __future__ import annotations
@@ -22,6 +30,32 @@ log = logging.getLogger(__name__)
 
 _MISSING = object()
 
+class Pieces:
+    """Results of ``fn(*args)`` by (namespace, ident), reused while ``args`` compare equal.
+
+    The arguments are the key: a piece function reads nothing but them (no corpus, no context),
+    so a hit is exactly the value a fresh call would return, and every read a page's dependency
+    tracking must see happens where the caller gathers the arguments, hit or miss. Arguments are
+    compared, not hashed: frozen dataclasses compare field by field, and the objects of unchanged
+    sources are the very same objects (the parse cache keeps them), which compare by identity
+    first; equal arguments that are other objects replace the kept ones, so that comparison is
+    made once. One entry per (namespace, ident): a changed paper replaces its entry; entries of
+    deleted papers stay until the process ends (one per ident ever seen). In memory only.
+    """
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], tuple[tuple[Any, ...], Any]] = {}
+
+    def get(self, namespace: str, ident: str, fn: Callable[..., Any], *args: Any) -> Any:
+        key = (namespace, ident)
+        hit = self.entries.get(key)
+        if hit is not None and hit[0] == args:  # a tuple compares its items by identity first
+            self.entries[key] = (args, hit[1])  # the newest objects: identical next time
+            return hit[1]
+        value = fn(*args)
+        self.entries[key] = (args, value)
+        return value
+
 
 class Memo:
     def __init__(self, path: Path | None) -> None:
@@ -29,6 +63,7 @@ class Memo:
         self.entries: dict[str, Any] = {}
         self.new: dict[str, Any] = {}
         self._loaded = False
+        self.pieces = Pieces()
 
     def _load(self) -> None:
         self._loaded = True

@@ -26,8 +26,9 @@ from markupsafe import Markup, escape
 
 from ketsite import charts
 from ketsite.config import SiteConfig
+from ketsite.generators import VERSIONS
 from ketsite.markdown import RenderedMarkdown, render_markdown
-from ketsite.memo import Memo
+from ketsite.memo import Memo, Pieces
 from ketsite.model.corpus import Corpus
 from ketsite.model.entities import DESIGNS, DIRECTIONS, Paper
 from ketsite.model.parse import LICENCES
@@ -68,9 +69,10 @@ class RenderError(Exception):
 class PageHelpers:
     """Links and text helpers bound to one page, handed to its template as ``h``."""
 
-    def __init__(self, route: Route, ctx: SiteContext) -> None:
+    def __init__(self, route: Route, ctx: SiteContext, pieces: Pieces | None = None) -> None:
         self.route = route
         self.ctx = ctx
+        self.pieces = pieces
         self._links: dict[tuple[str, str], str] = {}  # a page links to one author many times
 
     def _href(self, to_path: str) -> str:
@@ -100,7 +102,11 @@ class PageHelpers:
         key = (kind, ident)
         href = self._links.get(key)
         if href is None:
-            href = self._links[key] = self._href(self.ctx.routes.get(kind, ident).path)
+            href = self._href(self.ctx.routes.get(kind, ident).path)
+            version = VERSIONS.get(kind)
+            if version is not None:  # a file that keeps its name: its content's digest as query
+                href += "?v=" + version(self.ctx, self.pieces)
+            self._links[key] = href
         return href
 
     def has(self, kind: str, ident: str = "") -> bool:
@@ -157,6 +163,10 @@ def cite_label(paper: Paper) -> str:
     return f"{first}{etal} ({paper.year}). {paper.title}"
 
 
+def _escaped_coins(paper: Paper) -> Markup:
+    return escape(metadata.coins(paper))
+
+
 def _pages(paper: Paper) -> str:
     return paper.pages or ""
 
@@ -185,6 +195,9 @@ class Renderer:
     def __init__(self, template_dirs: list[Path], ctx: SiteContext,
                  bytecode_dir: Path | None = None, memo: Memo | None = None) -> None:
         self.ctx = ctx
+        # parts of whole-library files and per-paper strings, kept by the memo's owner (the
+        # Builder) between builds; without one, for this renderer's life
+        self.pieces = memo.pieces if memo is not None else Pieces()
         cache = None
         if bytecode_dir is not None:  # compiled templates kept between runs (.ketsite-cache/jinja)
             try:
@@ -216,19 +229,24 @@ class Renderer:
             export_formats=exports.FORMATS,
             highwire_tags=metadata.highwire_tags, opengraph_tags=metadata.opengraph_tags,
             paper_jsonld=metadata.paper_jsonld, condition_jsonld=metadata.condition_jsonld,
-            author_jsonld=metadata.author_jsonld, coins=metadata.coins,
+            author_jsonld=metadata.author_jsonld, coins=self._coins,
             years_chart=charts.years_chart, designs_chart=charts.designs_chart,
             EXPORT_TYPES=exports.MEDIA_TYPES,
             DIRECTION_RANK={d: i for i, d in enumerate(DIRECTIONS)},
         )
 
+    def _coins(self, paper: Paper) -> Markup:
+        """A paper's COinS, escaped once: an evidence table shows one per row, the same string
+        on every page listing the paper, and it takes longer than the rest of the row."""
+        return self.pieces.get("coins", paper.key, _escaped_coins, paper)  # type: ignore[no-any-return]
+
     def render(self, route: Route) -> bytes:
         assert route.template is not None
         try:
             template = self.env.get_template(route.template)
-            html = template.render(page=route, h=PageHelpers(route, self.ctx),
+            html = template.render(page=route, h=PageHelpers(route, self.ctx, self.pieces),
                                    v=view_for(route, self.ctx.corpus, self.ctx.config,
-                                                self.ctx.routes))
+                                              self.ctx.routes))
         except TemplateError as exc:
             where = f"{getattr(exc, 'filename', None) or route.template}"
             line = getattr(exc, "lineno", None)

@@ -4,20 +4,29 @@
 script assigning ``window.KETSITE_SEARCH``; MiniSearch (vendor.py) indexes it in the browser and
 templates/assets/search.js draws the results. Documents store site-relative paths
 (``papers/x/index.html``); the page resolves them against its own root, so one index serves both
-link styles. The file is fingerprinted like any asset: its content is a pure function of the corpus.
+link styles. Its name is fixed (``assets/search-index.js``) and links to it carry a digest of its
+content as a query (``?v=…``): a fingerprinted name would need the whole index computed while
+planning, and would change the route table (hence the sitemap) on every edit. ``file://`` ignores
+the query; over http it busts the year-long cache of ``/assets/``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from typing import Any
 
 from ketsite.config import SiteConfig
+from ketsite.memo import Pieces
 from ketsite.model.corpus import Corpus
-from ketsite.model.entities import Paper
-from ketsite.site.routes import Route, entity_routes
+from ketsite.model.entities import Annotation, Author, Condition, Paper, Review
+from ketsite.site.routes import Route
+from ketsite.site.tracking import whole
 
 KIND = "search-index"
+#: One name whatever the content: links to it carry the content's digest as a query (version()).
+PATH = "assets/search-index.js"
 
 #: Result groups, in the order the page shows them.
 #: (type, group heading, one of them)
@@ -44,78 +53,138 @@ def _ids(paper: Paper) -> str:
     return " ".join(x for x in (paper.doi, paper.pmid, paper.pmcid, paper.key) if x)
 
 
-def documents(corpus: Corpus) -> list[dict[str, str]]:
-    """One search document per page worth finding, in a stable order."""
-    path = {(r.kind, r.ident): r.path for r in entity_routes(corpus)}
-    docs: list[dict[str, str]] = []
+def review_document(rid: str, review: Review, paper: Paper, conditions: tuple[Condition, ...],
+                    path: str) -> dict[str, str]:
+    text = [review.summary, review.aim, review.methods, review.conclusion]
+    text += [f"{s.heading}: {s.text}" for s in review.abstract]
+    return {
+        "id": f"review:{rid}", "type": "review", "title": paper.title, "path": path,
+        "meta": " · ".join(x for x in (_byline(paper), str(paper.year),
+                                       f"{len(review.references)} references") if x),
+        "authors": _names(paper), "journal": paper.container or "", "year": str(paper.year),
+        "ids": _ids(paper), "text": "\n".join(t for t in text if t),
+        "topics": "; ".join(c.name for c in conditions),
+    }
+
+
+def condition_document(cid: str, condition: Condition, n: int, path: str) -> dict[str, str]:
+    return {
+        "id": f"condition:{cid}", "type": "condition", "title": condition.name,
+        "path": path, "meta": f"{n} paper{'s' * (n != 1)}",
+        "authors": "", "journal": "", "year": "", "ids": cid,
+        "text": condition.description, "topics": "; ".join(condition.synonyms),
+    }
+
+
+def paper_document(key: str, paper: Paper, annotation: Annotation | None,
+                   conditions: tuple[Condition, ...], path: str) -> dict[str, str]:
+    text = [paper.abstract]
+    if annotation:
+        text += [annotation.population, annotation.finding]
+    return {
+        "id": f"paper:{key}", "type": "paper", "title": paper.title, "path": path,
+        "meta": " · ".join(x for x in (_byline(paper), paper.container, str(paper.year)) if x),
+        "authors": _names(paper), "journal": paper.container or "", "year": str(paper.year),
+        "ids": _ids(paper), "text": "\n".join(t for t in text if t),
+        "topics": "; ".join([c.name for c in conditions]
+                            + [s for c in conditions for s in c.synonyms]),
+    }
+
+
+def author_document(aid: str, author: Author, n: int, path: str) -> dict[str, str]:
+    return {
+        "id": f"author:{aid}", "type": "author", "title": author.name.display,
+        "path": path, "meta": f"{n} paper{'s' * (n != 1)}",
+        "authors": "; ".join(author.spellings), "journal": "", "year": "",
+        "ids": author.orcid or "", "text": author.affiliation or "", "topics": "",
+    }
+
+
+Part = tuple[str, str, Callable[..., dict[str, str]], tuple[Any, ...]]  # type, id, fn, arguments
+
+
+def _parts(corpus: Corpus, routes: Any) -> list[Part]:
+    """Each document's function and arguments, in index order; ``routes`` is the route table
+    (pages' paths)."""
+    table = whole(routes.routes)  # every entity's page: one recorded read for all of them
+
+    def path(kind: str, ident: str) -> str:
+        return table[(kind, ident)].path  # type: ignore[no-any-return]
+
+    conditions = whole(corpus.conditions)
+    papers = whole(corpus.papers)
+    annotations = whole(corpus.annotations)
+    by_paper = whole(corpus.conditions_by_paper)
+    by_author = whole(corpus.papers_by_author)
+    by_condition = whole(corpus.papers_by_condition)
+    parts: list[Part] = []
     for rid, review in corpus.reviews.items():
-        paper = corpus.papers[review.paper]
-        conditions = [corpus.conditions[c] for c in review.conditions if c in corpus.conditions]
-        text = [review.summary, review.aim, review.methods, review.conclusion]
-        text += [f"{s.heading}: {s.text}" for s in review.abstract]
-        docs.append({
-            "id": f"review:{rid}", "type": "review", "title": paper.title,
-            "path": path[("review", rid)],
-            "meta": " · ".join(x for x in (_byline(paper), str(paper.year),
-                                           f"{len(review.references)} references") if x),
-            "authors": _names(paper), "journal": paper.container or "", "year": str(paper.year),
-            "ids": _ids(paper), "text": "\n".join(t for t in text if t),
-            "topics": "; ".join(c.name for c in conditions),
-        })
-    for cid, condition in corpus.conditions.items():
-        n = len(corpus.papers_by_condition.get(cid, ()))
-        docs.append({
-            "id": f"condition:{cid}", "type": "condition", "title": condition.name,
-            "path": path[("condition", cid)], "meta": f"{n} paper{'s' * (n != 1)}",
-            "authors": "", "journal": "", "year": "", "ids": cid,
-            "text": condition.description, "topics": "; ".join(condition.synonyms),
-        })
-    for key, paper in corpus.papers.items():
-        annotation = corpus.annotations.get(key)
-        conditions = [corpus.conditions[c] for c in corpus.conditions_by_paper.get(key, ())]
-        text = [paper.abstract]
-        if annotation:
-            text += [annotation.population, annotation.finding]
-        docs.append({
-            "id": f"paper:{key}", "type": "paper", "title": paper.title,
-            "path": path[("paper", key)],
-            "meta": " · ".join(x for x in (_byline(paper), paper.container, str(paper.year)) if x),
-            "authors": _names(paper), "journal": paper.container or "", "year": str(paper.year),
-            "ids": _ids(paper), "text": "\n".join(t for t in text if t),
-            "topics": "; ".join([c.name for c in conditions]
-                                + [s for c in conditions for s in c.synonyms]),
-        })
+        covered = tuple(conditions[c] for c in review.conditions if c in conditions)
+        parts.append(("review", rid, review_document,
+                      (rid, review, papers[review.paper], covered, path("review", rid))))
+    for cid, condition in conditions.items():
+        n = len(by_condition.get(cid, ()))
+        parts.append(("condition", cid, condition_document,
+                      (cid, condition, n, path("condition", cid))))
+    for key, paper in papers.items():
+        addressed = tuple(conditions[c] for c in by_paper.get(key, ()))
+        parts.append(("paper", key, paper_document,
+                      (key, paper, annotations.get(key), addressed, path("paper", key))))
     for aid, author in corpus.authors.items():
-        n = len(corpus.papers_by_author.get(aid, ()))
-        docs.append({
-            "id": f"author:{aid}", "type": "author", "title": author.name.display,
-            "path": path[("author", aid)], "meta": f"{n} paper{'s' * (n != 1)}",
-            "authors": "; ".join(author.spellings), "journal": "", "year": "",
-            "ids": author.orcid or "", "text": author.affiliation or "", "topics": "",
-        })
-    return docs
+        n = len(by_author.get(aid, ()))
+        parts.append(("author", aid, author_document, (aid, author, n, path("author", aid))))
+    return parts
 
 
-def index_script(corpus: Corpus) -> bytes:
-    """The index as a classic script; ASCII-only, so the page's charset cannot garble it."""
+def documents(corpus: Corpus, routes: Any) -> list[dict[str, str]]:
+    """One search document per page worth finding, in a stable order."""
+    return [fn(*args) for _, _, fn, args in _parts(corpus, routes)]
+
+
+def _document_text(fn: Callable[..., dict[str, str]], *args: Any) -> str:
+    return json.dumps(fn(*args), ensure_ascii=True, separators=(",", ":"))
+
+
+def index_script(corpus: Corpus, routes: Any, pieces: Pieces | None = None) -> bytes:
+    """The index as a classic script; ASCII-only, so the page's charset cannot garble it.
+
+    Assembled from each document's JSON text, which ``pieces`` keeps between builds (a one-paper
+    edit makes one document again), and the joined script is kept too: the search page asks for
+    its version and the index route for its bytes, in one build, and get one computation.
+    """
+    pieces = pieces if pieces is not None else Pieces()
+    texts = tuple(pieces.get(f"search-{t}", ident, _document_text, fn, *args)
+                  for t, ident, fn, args in _parts(corpus, routes))
+    return pieces.get("search-index", "", _script, texts)  # type: ignore[no-any-return]
+
+
+def _script(texts: tuple[str, ...]) -> bytes:
     data = {
         "version": 1,
         "types": [list(t) for t in TYPES],
         "fields": list(FIELDS),
         "storeFields": list(STORE),
         "boost": BOOST,
-        "documents": documents(corpus),
+        "documents": [],
     }
     body = json.dumps(data, ensure_ascii=True, sort_keys=False, separators=(",", ":"))
+    assert body.endswith('"documents":[]}')
+    body = body[:-len("[]}")] + "[" + ",".join(texts) + "]}"
     return ("/* ketsite search index: generated, do not edit */\n"
             f"window.KETSITE_SEARCH = {body};\n").encode("ascii")
 
 
+def version(ctx: object, pieces: Pieces | None = None) -> str:
+    """A digest of the index, the query (``?v=``) of links to it: the file keeps one name, so
+    the route table is the same after an edit, and browsers that cached an older index for a
+    year (``/assets/*`` is immutable) still fetch the new one."""
+    data = index_script(ctx.corpus, ctx.routes, pieces)  # type: ignore[attr-defined]
+    return hashlib.sha256(data).hexdigest()[:10]
+
+
 def routes(corpus: Corpus, config: SiteConfig) -> list[Route]:
-    data = index_script(corpus)
-    digest = hashlib.sha256(data).hexdigest()[:10]
-    return [Route(KIND, "", f"assets/search-index.{digest}.js", "")]
+    return [Route(KIND, "", PATH, "")]
 
 
-def generate(route: Route, ctx: object) -> bytes:
-    return index_script(ctx.corpus)  # type: ignore[attr-defined]
+def generate(route: Route, ctx: object, pieces: Pieces | None = None) -> bytes:
+    return index_script(ctx.corpus, ctx.routes, pieces)  # type: ignore[attr-defined]

@@ -410,3 +410,61 @@ def test_deferred_data_files_follow_the_pages(library, tmp_path):
     builder.build(defer=lambda route: route.template is None)
     builder.build()  # finishes what the previous build deferred first
     assert builder.files == full_build(library, tmp_path / "clean2")
+
+
+# --- whole-library files from per-paper parts (graph, search index, library exports) -----------
+
+LIBRARY_WIDE = ("data/graph.json", "assets/search-index.js", "data/library.bib",
+                "data/library.ris", "data/library.json", "search/index.html")
+
+
+def test_one_process_rebuilding_after_every_kind_of_edit_equals_clean_builds(library, tmp_path):
+    """`ketsite serve` keeps each paper's part of the library-wide files between builds (a
+    parallel build makes those files in the parent while workers render the pages); after any
+    edit (full rebuilds too: template, config) every file is the same as a clean build's."""
+    builder = Builder(library, None, jobs=2, parallel_min=1)
+    assert builder.build().mode == "full"
+    for name in sorted(EDITS):
+        EDITS[name](library)
+        result = builder.build()
+        assert not result.diagnostics.has_errors, name
+        assert builder.files is not None
+        expected = full_build(library, tmp_path / f"clean-{name}")
+        assert [p for p in LIBRARY_WIDE if builder.files[p] != expected[p]] == [], name
+        assert builder.files == expected, name
+
+
+@pytest.mark.parametrize("first_jobs", [1, 2])
+def test_a_one_paper_edit_makes_only_that_papers_parts_again(library, tmp_path, monkeypatch,
+                                                             first_jobs):
+    """After a first build, serial or parallel, a one-paper edit makes that paper's parts of the
+    library-wide files again, and no other."""
+    from ketsite import graph, search
+    from ketsite.scholarly import exports
+
+    builder = Builder(library, None, jobs=first_jobs, parallel_min=1)
+    builder.build()
+    builder.jobs = 1  # so that every part made is counted here
+    made: list[str] = []
+
+    def counting(module, name):
+        real = getattr(module, name)
+
+        def wrapper(*args):
+            made.append(name)
+            return real(*args)
+        monkeypatch.setattr(module, name, wrapper)
+
+    counting(graph, "part_text")  # a node with its edges
+    counting(search, "_document_text")  # a search document
+    for kind, (part, join) in list(exports.PARTS.items()):  # a record of each export format
+        monkeypatch.setitem(exports.PARTS, kind, (
+            lambda paper, _part=part, _kind=kind: made.append(_kind) or _part(paper), join))
+    edit_bib_title(library)
+    result = builder.build()
+    assert result.mode == "incremental"
+    # The edited paper's node and search document (its title is all that changed), and its
+    # record in each export format: once, whatever the number of files listing it.
+    assert sorted(made) == ["_document_text", "export-bib", "export-csl", "export-ris",
+                            "part_text"], made
+    assert builder.files == full_build(library, tmp_path / "clean")

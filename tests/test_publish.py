@@ -3,6 +3,7 @@ the Atom feed, the site graph, the search index, netlify.toml's headers, no inli
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -38,7 +39,7 @@ def html_pages(site: Path) -> list[Path]:
 
 
 def search_index(site: Path) -> dict:
-    (path,) = (site / "assets").glob("search-index.*.js")
+    path = site / "assets" / "search-index.js"
     text = path.read_text(encoding="ascii")
     prefix = "window.KETSITE_SEARCH = "
     body = text[text.index(prefix) + len(prefix):].rstrip().removesuffix(";")
@@ -178,7 +179,12 @@ def test_search_page_loads_local_scripts_and_has_a_no_script_list(site):
     scripts = re.findall(r'<script src="([^"]+)" defer></script>', html)
     assert [Path(s).name.split(".")[0] for s in scripts] == ["minisearch", "search-index", "search"]
     for src in scripts:
-        assert (page.parent / src).resolve().is_file(), src
+        assert (page.parent / src.split("?")[0]).resolve().is_file(), src
+    # The index keeps its name; the link carries a digest of its content, so a browser that
+    # cached an older index (assets/ are cached for a year) fetches the new one.
+    index = site / "assets" / "search-index.js"
+    digest = hashlib.sha256(index.read_bytes()).hexdigest()[:10]
+    assert scripts[1] == f"../assets/search-index.js?v={digest}"
     # The search box waits for JavaScript; the full list is there without it.
     assert re.search(r'<div id="search"[^>]* hidden>', html)
     assert re.search(r'<label for="q">', html) and 'id="q"' in html
@@ -286,10 +292,20 @@ def test_netlify_headers_lock_the_site_down(site):
     assert page["x-content-type-options"] == "nosniff"
     assert page["referrer-policy"] == "strict-origin-when-cross-origin"
     assert "cache-control" not in page  # pages revalidate: their names never change
-    for asset in sorted((site / "assets").iterdir()):  # every asset is fingerprinted
-        assert re.fullmatch(r"[\w-]+\.[0-9a-f]{10}\.(css|js)", asset.name), asset.name
+    # Every asset's URL changes with its content, so a year-long cache is safe: a fingerprinted
+    # name, or for the search index (one name, so an edit leaves the route table alone) a digest
+    # of its content as the query of every link to it.
+    for asset in sorted((site / "assets").iterdir()):
+        if asset.name != "search-index.js":
+            assert re.fullmatch(r"[\w-]+\.[0-9a-f]{10}\.(css|js)", asset.name), asset.name
         cache = headers_for(f"/assets/{asset.name}")["cache-control"]
         assert "max-age=31536000" in cache and "immutable" in cache
+    digest = hashlib.sha256((site / "assets" / "search-index.js").read_bytes()).hexdigest()[:10]
+    linking = [p for p in html_pages(site) if "search-index.js" in p.read_text(encoding="utf-8")]
+    assert linking
+    for page in linking:
+        links = re.findall(r'search-index\.js[^"]*"', page.read_text(encoding="utf-8"))
+        assert links == [f'search-index.js?v={digest}"'], page
     assert headers_for("/data/library.bib")["content-type"].startswith("application/x-bibtex")
     assert headers_for("/papers/x/x.ris")["content-type"].startswith(
         "application/x-research-info-systems")

@@ -10,13 +10,15 @@ pure function of the route and the corpus, so the files are byte-identical betwe
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ketsite.config import SiteConfig
+from ketsite.memo import Pieces
 from ketsite.model.corpus import Corpus
 from ketsite.model.entities import Paper
 from ketsite.scholarly.csl import csl_item, date_parts
 from ketsite.site.routes import Route
+from ketsite.site.tracking import whole
 from ketsite.sources.bibtex import format_entry
 
 #: route kind → (file extension, what the link says)
@@ -94,16 +96,47 @@ def ris_record(paper: Paper) -> str:
     return "\n".join(lines) + "\n"
 
 
+def csl_json_item(paper: Paper) -> str:
+    """One paper's CSL-JSON object as it appears inside the file's top-level array."""
+    return json.dumps(csl_item(paper), ensure_ascii=False, indent=2).replace("\n", "\n  ")
+
+
+def _join_csl(items: list[str]) -> str:
+    # json.dumps(list, indent=2), assembled from items already indented for their place
+    return ("[\n  " + ",\n  ".join(items) + "\n]\n") if items else "[]\n"
+
+
+def _join_records(items: list[str]) -> str:
+    return "\n".join(items)
+
+
+#: route kind → (one paper's part of the file, how the parts are joined)
+PARTS: dict[str, tuple[Callable[[Paper], str], Callable[[list[str]], str]]] = {
+    "export-bib": (bibtex_entry, _join_records),
+    "export-ris": (ris_record, _join_records),
+    "export-csl": (csl_json_item, _join_csl),
+}
+
+
+def _file(kind: str, papers: Iterable[Paper], pieces: Pieces | None = None) -> str:
+    """The file of ``kind`` holding ``papers``; each paper's part comes from ``pieces`` when it
+    was made from an equal paper before (a rebuild after an edit redoes only that paper)."""
+    part, join = PARTS[kind]
+    if pieces is None:
+        return join([part(p) for p in papers])
+    return join([pieces.get(kind, p.key, part, p) for p in papers])
+
+
 def bibtex_file(papers: Iterable[Paper]) -> str:
-    return "\n".join(bibtex_entry(p) for p in papers)
+    return _file("export-bib", papers)
 
 
 def ris_file(papers: Iterable[Paper]) -> str:
-    return "\n".join(ris_record(p) for p in papers)
+    return _file("export-ris", papers)
 
 
 def csl_json_file(papers: Iterable[Paper]) -> str:
-    return json.dumps([csl_item(p) for p in papers], ensure_ascii=False, indent=2) + "\n"
+    return _file("export-csl", papers)
 
 
 WRITERS = {"export-bib": bibtex_file, "export-ris": ris_file, "export-csl": csl_json_file}
@@ -128,7 +161,8 @@ def collection(corpus: Corpus, ident: str) -> tuple[str, ...]:
         keys = (review.paper, *review.references, *review.citing)
     else:
         raise KeyError(ident)
-    return tuple(k for k in dict.fromkeys(keys) if k in corpus.papers)
+    papers = whole(corpus.papers) if scope == "library" else corpus.papers
+    return tuple(k for k in dict.fromkeys(keys) if k in papers)
 
 
 def _folders(corpus: Corpus) -> list[tuple[str, str, str]]:
@@ -153,7 +187,10 @@ def routes(corpus: Corpus, config: SiteConfig) -> list[Route]:
     ]
 
 
-def generate(route: Route, ctx: object) -> bytes:
+def generate(route: Route, ctx: object, pieces: Pieces | None = None) -> bytes:
     corpus: Corpus = ctx.corpus  # type: ignore[attr-defined]
-    papers = [corpus.papers[k] for k in collection(corpus, route.ident)]
-    return WRITERS[route.kind](papers).encode("utf-8")
+    keys = collection(corpus, route.ident)
+    # the library reads every paper: one recorded read (see tracking.whole)
+    by_key = whole(corpus.papers) if route.ident == "library" else corpus.papers
+    papers = [by_key[k] for k in keys]
+    return _file(route.kind, papers, pieces).encode("utf-8")

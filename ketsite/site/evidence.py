@@ -4,10 +4,15 @@ Like Epistemonikos' matrix, the matrix crosses reviews with the papers they cite
 at a glance which studies several reviews rely on and where a review leaves gaps. Everything here
 is a pure function of the corpus and returns frozen dataclasses in a fixed order, so pages (and the
 SVG charts drawn from them) are byte-identical between builds.
+
+A condition of a large library lists thousands of papers, and its matrix has a cell for every
+(cited paper, review): what the templates would otherwise work out again for every row or cell —
+bylines, column labels, counts, the shared rows — is worked out here once.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass
 
@@ -19,10 +24,29 @@ NOT_ANNOTATED = "Not annotated"
 NOT_RECORDED = "Not recorded"
 
 
+def first_author(paper: Paper) -> str:
+    """``Smith et al. 2020``: the byline of a paper in a table row."""
+    if not paper.authors:
+        return str(paper.year)
+    etal = " et al." if len(paper.authors) > 1 else ""
+    return f"{paper.authors[0].name.family}{etal} {paper.year}"
+
+
+def review_label(paper: Paper) -> str:
+    """``Smith 2020``: a review (by its paper) as a matrix column is headed."""
+    if not paper.authors:
+        return str(paper.year)
+    return f"{paper.authors[0].name.family} {paper.year}"
+
+
 @dataclass(frozen=True)
 class EvidenceRow:
     paper: Paper
     annotation: Annotation | None
+
+    @property
+    def byline(self) -> str:
+        return first_author(self.paper)
 
     @property
     def design(self) -> str | None:
@@ -50,16 +74,25 @@ class MatrixCell:
     review: Review
     number: int | None  # the paper's number in the review's reference list; None: not cited
     is_self: bool = False  # the row is the review's own paper
+    label: str = ""  # the review's column heading (review_label), as the cell's text says it
 
 
 @dataclass(frozen=True)
 class MatrixRow:
     paper: Paper
     cells: tuple[MatrixCell, ...]
+    count: int  # reviews citing the paper
+    byline: str  # first_author(paper)
+    #: the cells as runs: (start, end, cell) = the gaps in columns start…end-1, then ``cell``
+    #: (cited, or the review's own paper) in column ``end``, or None at the end of the row
+    runs: tuple[tuple[int, int, MatrixCell | None], ...]
 
-    @property
-    def count(self) -> int:
-        return sum(1 for c in self.cells if c.number is not None)
+
+@dataclass(frozen=True)
+class MatrixColumn:
+    review: Review
+    paper: Paper  # the review's own paper
+    label: str  # review_label(paper)
 
 
 @dataclass(frozen=True)
@@ -68,28 +101,48 @@ class EvidenceMatrix:
 
     reviews: tuple[tuple[Review, Paper], ...]
     rows: tuple[MatrixRow, ...]
+    columns: tuple[MatrixColumn, ...]  # the reviews again, with their headings
 
-    @property
+    @functools.cached_property
     def shared(self) -> tuple[MatrixRow, ...]:
+        """Rows cited by more than one review (a page asks several times: counted once)."""
         return tuple(r for r in self.rows if r.count > 1)
+
+
+def _runs(cells: tuple[MatrixCell, ...]) -> tuple[tuple[int, int, MatrixCell | None], ...]:
+    """Most cells are gaps (a paper is cited by one review of many): the template writes a run of
+    gaps as one join of strings made once per column, not cell by cell."""
+    runs: list[tuple[int, int, MatrixCell | None]] = []
+    start = 0
+    for i, cell in enumerate(cells):
+        if cell.number is not None or cell.is_self:
+            runs.append((start, i, cell))
+            start = i + 1
+    runs.append((start, len(cells), None))
+    return tuple(runs)
 
 
 def evidence_matrix(corpus: Corpus, review_ids: tuple[str, ...]) -> EvidenceMatrix:
     """Every paper cited by one of the reviews; the ones cited by most reviews first, then in
     library order (newest first)."""
     reviews = tuple(corpus.reviews[r] for r in review_ids)
+    columns = tuple(MatrixColumn(r, corpus.papers[r.paper], review_label(corpus.papers[r.paper]))
+                    for r in reviews)
     numbers = [{key: i for i, key in enumerate(r.references, start=1)} for r in reviews]
     order = {k: i for i, k in enumerate(corpus.papers)}
     cited = {k for r in reviews for k in r.references if k in corpus.papers}
     rows = []
     for key in cited:
+        nums = [n.get(key) for n in numbers]
         cells = tuple(
-            MatrixCell(review, numbers[i].get(key), is_self=review.paper == key)
-            for i, review in enumerate(reviews)
+            MatrixCell(col.review, nums[i], col.review.paper == key, col.label)
+            for i, col in enumerate(columns)
         )
-        rows.append(MatrixRow(corpus.papers[key], cells))
+        paper = corpus.papers[key]
+        rows.append(MatrixRow(paper, cells, len(nums) - nums.count(None), first_author(paper),
+                              _runs(cells)))
     rows.sort(key=lambda r: (-r.count, order[r.paper.key]))
-    return EvidenceMatrix(tuple((r, corpus.papers[r.paper]) for r in reviews), tuple(rows))
+    return EvidenceMatrix(tuple((c.review, c.paper) for c in columns), tuple(rows), columns)
 
 
 @dataclass(frozen=True)
@@ -145,7 +198,8 @@ class ConditionEvidence:
 def condition_evidence(corpus: Corpus, cid: str) -> ConditionEvidence:
     keys = corpus.papers_by_condition.get(cid, ())
     rows = evidence_rows(corpus, keys)
-    review_ids = tuple(rid for rid, review in corpus.reviews.items() if review.paper in keys)
+    on_it = set(keys)
+    review_ids = tuple(rid for rid, review in corpus.reviews.items() if review.paper in on_it)
     return ConditionEvidence(
         rows=rows,
         matrix=evidence_matrix(corpus, review_ids),

@@ -47,7 +47,7 @@ from ketsite.output import (
 )
 from ketsite.render import Renderer, RenderError, SiteContext
 from ketsite.site.routes import LinkStyle, Route, RouteTable
-from ketsite.site.tracking import ANY, Dep, TrackedObject, TrackedRoutes
+from ketsite.site.tracking import ANY, PAGES, Dep, TrackedObject, TrackedRoutes, page_list
 from ketsite.sources.discover import ReadCache, discover
 
 log = logging.getLogger(__name__)
@@ -304,6 +304,8 @@ def changed_entries(old: BuildState, corpus: Corpus, routes: RouteTable) -> set[
     """Every (mapping, key) whose value differs between the previous build and this one, and
     (mapping, ANY) for every mapping that changed at all (values, keys or order)."""
     changed: set[Dep] = set()
+    if page_list(old.routes) != page_list(routes):
+        changed.add((PAGES, ANY))
     pairs: list[tuple[str, Any, Any]] = [("routes", old.routes.routes, routes.routes)]
     for f in dataclasses.fields(Corpus):
         pairs.append((f.name, getattr(old.corpus, f.name), getattr(corpus, f.name)))

@@ -468,3 +468,29 @@ def test_a_one_paper_edit_makes_only_that_papers_parts_again(library, tmp_path, 
     assert sorted(made) == ["_document_text", "export-bib", "export-csl", "export-ris",
                             "part_text"], made
     assert builder.files == full_build(library, tmp_path / "clean")
+
+
+def test_a_title_edit_that_reorders_the_library_leaves_the_sitemap_alone(library, tmp_path,
+                                                                         monkeypatch):
+    """Papers are listed by year and title, so a title edit reorders the library; the route table
+    (which the sitemap reads whole) is in a fixed order, so the sitemap is not rendered again."""
+    from ketsite.engine import RouteRenderer
+
+    builder = Builder(library, None, jobs=1)
+    builder.build()
+    rendered: list[str] = []
+    render = RouteRenderer.__call__
+
+    def spy(self, route):  # type: ignore[no-untyped-def]
+        rendered.append(route.path)
+        return render(self, route)
+
+    monkeypatch.setattr(RouteRenderer, "__call__", spy)
+    path = _bib(library)
+    text = path.read_text()
+    start = text.index("  title", len(text) // 2)
+    path.write_text(text[:start] + text[start:].replace("= {", "= {Aaaa first ", 1))
+    result = builder.build()
+    assert result.mode == "incremental" and rendered
+    assert "sitemap.xml" not in rendered
+    assert builder.files == full_build(library, tmp_path / "clean")

@@ -168,7 +168,9 @@ def collection(corpus: Corpus, ident: str) -> tuple[str, ...]:
 def _folders(corpus: Corpus) -> list[tuple[str, str, str]]:
     """(collection id, output folder + file stem, source file) of every collection."""
     out = [("library", "data/library", "")]
-    for key, paper in corpus.papers.items():
+    papers = corpus.papers
+    for key in sorted(papers):  # not library order, which a title edit changes (see routes.py)
+        paper = papers[key]
         out.append((f"paper:{key}", f"papers/{paper.slug}/{paper.slug}", paper.loc.path))
     for cid, condition in corpus.conditions.items():
         out.append((f"condition:{cid}", f"conditions/{cid}/{cid}", condition.loc.path))

@@ -113,7 +113,11 @@ def entity_page_count(corpus: Corpus) -> int:
 
 def _entity_routes(corpus: Corpus) -> list[Route]:
     routes = list(SITE_PAGES)
-    for key, paper in corpus.papers.items():
+    # Papers by key, not in library order (year, then title): editing a title must not reorder
+    # the route table, which whatever lists every page (the sitemap) reads as a whole.
+    papers = corpus.papers
+    for key in sorted(papers):
+        paper = papers[key]
         annotation = corpus.annotations.get(key)
         source = annotation.loc.path if annotation else paper.loc.path
         routes.append(Route("paper", key, f"papers/{paper.slug}/index.html", source, "paper.html"))

@@ -127,12 +127,22 @@ class TrackedRoutes:
         return (kind, ident) in self._table.routes
 
     def pages(self) -> list[Any]:
-        self._deps.add(("routes", ANY))
+        # Only which pages exist and where (the sitemap): not what each route lists, which
+        # changes with an edit of a paper listed on an index page.
+        self._deps.add((PAGES, ANY))
         return self._table.pages()
 
     def __getattr__(self, name: str) -> Any:
         self._deps.add(("routes", ANY))
         return getattr(self._table, name)
+
+
+#: The dependency of whatever reads the list of pages (kind, ident and path of each, in order).
+PAGES = "route-pages"
+
+
+def page_list(table: Any) -> list[tuple[Any, str]]:
+    return [(key, r.path) for key, r in table.routes.items() if r.template is not None]
 
 
 def whole(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:

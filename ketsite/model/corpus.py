@@ -49,6 +49,13 @@ class Corpus:
         return tuple(k for k in self.papers if len(self.reviews_citing.get(k, ())) > 1)
 
 
+def library_order(paper: Paper) -> tuple[int, str, str]:
+    """Where a paper goes in the library: newest first, then by title, then by key. A page that
+    lists some papers in library order sorts them by this, reading only those papers (iterating
+    the whole library would make it depend on every paper)."""
+    return (-paper.year, paper.title.lower(), paper.key)
+
+
 def _suggest(value: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(value, choices, n=1, cutoff=0.7)
     return f" (did you mean '{close[0]}'?)" if close else ""
@@ -252,7 +259,7 @@ def build_corpus(parsed: ParsedSources, diags: Diagnostics,
     _check_references(parsed, papers, conditions, diags)
     papers, resolution = _authors(papers, parsed, diags, cache)
     authors = resolution.authors
-    papers = dict(sorted(papers.items(), key=lambda kv: (-kv[1].year, kv[1].title.lower(), kv[0])))
+    papers = dict(sorted(papers.items(), key=lambda kv: library_order(kv[1])))
     annotations = {a.key: a for a in parsed.annotations if a.key in papers}
 
     review_of_paper: dict[str, str] = {}

@@ -16,7 +16,7 @@ import functools
 from collections import Counter
 from dataclasses import dataclass
 
-from ketsite.model.corpus import Corpus
+from ketsite.model.corpus import Corpus, library_order
 from ketsite.model.entities import DESIGNS, DIRECTIONS, Annotation, Paper, Review
 
 DESIGN_RANK = {d: i for i, d in enumerate(DESIGNS)}
@@ -129,7 +129,6 @@ def evidence_matrix(corpus: Corpus, review_ids: tuple[str, ...]) -> EvidenceMatr
     columns = tuple(MatrixColumn(r, corpus.papers[r.paper], review_label(corpus.papers[r.paper]))
                     for r in reviews)
     numbers = [{key: i for i, key in enumerate(r.references, start=1)} for r in reviews]
-    order = {k: i for i, k in enumerate(corpus.papers)}
     cited = {k for r in reviews for k in r.references if k in corpus.papers}
     rows = []
     for key in cited:
@@ -141,7 +140,7 @@ def evidence_matrix(corpus: Corpus, review_ids: tuple[str, ...]) -> EvidenceMatr
         paper = corpus.papers[key]
         rows.append(MatrixRow(paper, cells, len(nums) - nums.count(None), first_author(paper),
                               _runs(cells)))
-    rows.sort(key=lambda r: (-r.count, order[r.paper.key]))
+    rows.sort(key=lambda r: (-r.count, library_order(r.paper)))
     return EvidenceMatrix(tuple((c.review, c.paper) for c in columns), tuple(rows), columns)
 
 

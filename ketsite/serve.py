@@ -170,8 +170,9 @@ class DevSite:
 
 
 def _is_data_file(route: Route) -> bool:
-    """Files no page shows: rendered after the pages on a rebuild (see DevSite.rebuild)."""
-    return route.template is None and route.kind != "asset"
+    """Files no page shows, rendered after the pages on a rebuild (see DevSite.rebuild): the data
+    files, and the search page, which names the search index by a digest of its content."""
+    return (route.template is None and route.kind != "asset") or route.kind == "search"
 
 
 def netlify_headers(root: Path) -> list[tuple[str, dict[str, str]]]:

@@ -394,11 +394,6 @@ class Builder:
         except OSError as exc:
             log.debug("cannot save build state: %s", exc)
 
-    def _forget_state(self) -> None:
-        self.state = None
-        if self.persist_state:
-            self._state_path().unlink(missing_ok=True)
-
     def build(self, incremental: bool = True,
               defer: Callable[[Route], bool] | None = None) -> BuildResult:
         """Build the site. With ``incremental`` and a previous build's state for this output, only

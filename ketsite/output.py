@@ -27,35 +27,6 @@ def safe_join(root: Path, rel: str) -> Path:
     return target
 
 
-def write_tree(root: Path, files: dict[str, bytes]) -> None:
-    """Write ``files`` (site-relative path → bytes) below ``root``, in sorted order.
-
-    Modes are set explicitly (0644 files, 0755 folders), so the output does not depend on the
-    umask of whoever builds it and a web server running as another user can read it."""
-    for rel in sorted(files):
-        target = safe_join(root, rel)
-        folder = target.parent
-        if not folder.is_dir():
-            folder.mkdir(parents=True, exist_ok=True)
-            while folder != root and folder.is_relative_to(root):
-                os.chmod(folder, 0o755)
-                folder = folder.parent
-        target.write_bytes(files[rel])
-        os.chmod(target, 0o644)
-
-
-def write_atomically(out: Path, files: dict[str, bytes]) -> None:
-    """Replace the folder ``out`` with exactly ``files``; on any error ``out`` is unchanged."""
-    out = out.absolute()
-    tmp = new_folder(out)
-    try:
-        write_tree(tmp, files)
-        swap_into_place(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
 def new_folder(out: Path) -> Path:
     """An empty sibling of ``out`` for the next site (same file system: the swap is a rename)."""
     out = out.absolute()
@@ -129,7 +100,7 @@ class FreshTreeWriter:
         self._made: set[str] = set()
 
     def write(self, rel: str, data: bytes) -> None:
-        """Write one file, 0644 in folders 0755 whatever the umask (as :func:`write_tree`)."""
+        """Write one file, 0644 in folders 0755 whatever the umask (so the output does not depend on the umask)."""
         parts = check_relative(rel)
         for depth in range(1, len(parts)):
             folder = "/".join(parts[:depth])
@@ -171,25 +142,3 @@ def remove_file(out: Path, rel: str) -> None:
         except OSError:
             break
         parent = parent.parent
-
-
-def update_in_place(out: Path, files: dict[str, bytes]) -> list[str]:
-    """Incremental write: rewrite only files whose bytes changed, remove files no longer built.
-    Returns the paths written."""
-    written = []
-    existing = {
-        p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()
-    } if out.exists() else set()
-    for rel in sorted(files):
-        target = safe_join(out, rel)
-        data = files[rel]
-        if rel in existing and target.read_bytes() == data:
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-        written.append(rel)
-    for rel in sorted(existing - set(files)):
-        safe_join(out, rel).unlink()
-    return written

@@ -167,10 +167,6 @@ def _escaped_coins(paper: Paper) -> Markup:
     return escape(metadata.coins(paper))
 
 
-def _pages(paper: Paper) -> str:
-    return paper.pages or ""
-
-
 class _CompiledTemplates(BytecodeCache):
     """Compiled templates kept in memory, keyed by file and checked against the source's hash
     by Jinja: a second build in one process (tests, ``serve``) skips Jinja's compiler, which

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import textwrap
 from html.parser import HTMLParser
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import unquote, urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def load_synth() -> ModuleType:
+    """benchmarks/synth.py (the synthetic-library generator), loaded once under its own name,
+    without putting benchmarks/ on sys.path (whose run.py and cite.py would shadow modules)."""
+    synth = sys.modules.get("ketsite_bench_synth")
+    if synth is None:
+        spec = importlib.util.spec_from_file_location("ketsite_bench_synth",
+                                                      REPO / "benchmarks" / "synth.py")
+        assert spec and spec.loader
+        synth = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = synth  # dataclasses look their module up there
+        spec.loader.exec_module(synth)
+    return synth
 SEEDS = REPO / "tests" / "fixtures" / "seeds"
 
 

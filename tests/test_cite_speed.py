@@ -11,7 +11,6 @@ and a synthetic library of a few hundred papers from benchmarks/synth.py.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
 import subprocess
@@ -20,23 +19,14 @@ import textwrap
 
 import pytest
 from scratch import make_scratch_project
-from sitetools import REPO
+from sitetools import REPO, load_synth
 
 from ketsite.build import load_project
 from ketsite.diagnostics import Diagnostics
 from ketsite.scholarly import cite, citeproc_speed
 from ketsite.scholarly.csl import CSL_TYPES, csl_item
 
-# benchmarks/synth.py, loaded as tests/test_incremental.py does (without putting benchmarks/ on
-# sys.path, whose run.py and cite.py would shadow other modules).
-synth = sys.modules.get("ketsite_bench_synth")
-if synth is None:
-    _spec = importlib.util.spec_from_file_location("ketsite_bench_synth",
-                                                   REPO / "benchmarks" / "synth.py")
-    assert _spec and _spec.loader
-    synth = importlib.util.module_from_spec(_spec)
-    sys.modules[_spec.name] = synth  # dataclasses look their module up there
-    _spec.loader.exec_module(synth)
+synth = load_synth()
 
 SYNTHETIC_PAPERS = 300
 

@@ -3,7 +3,6 @@ full build, and only the files whose bytes changed are written."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -12,17 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sitetools import REPO
+from sitetools import REPO, load_synth
 
 from ketsite.build import build
 from ketsite.engine import Builder
 
-_spec = importlib.util.spec_from_file_location("ketsite_bench_synth",
-                                               REPO / "benchmarks" / "synth.py")
-assert _spec and _spec.loader
-synth = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = synth  # dataclasses look their module up there
-_spec.loader.exec_module(synth)
+synth = load_synth()
 
 N = 60
 

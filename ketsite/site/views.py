@@ -234,13 +234,6 @@ def _index_pages(routes: RouteTable, kind: str, idents: Iterable[str]) -> list[R
     return [routes.get(kind, i) for i in idents if routes.has(kind, i)]
 
 
-def _numbered(routes: RouteTable, kind: str) -> Iterable[str]:
-    number = 1
-    while routes.has(kind, page_ident(number)):
-        yield page_ident(number)
-        number += 1
-
-
 def _papers_index(corpus: Corpus, route: Route) -> IndexView:
     """One page of the papers index: its own papers from its route, everything about the other
     pages (pager, year list, total) from the route's outline, linked by path."""

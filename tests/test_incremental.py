@@ -488,3 +488,33 @@ def test_a_title_edit_that_reorders_the_library_leaves_the_sitemap_alone(library
     assert result.mode == "incremental" and rendered
     assert "sitemap.xml" not in rendered
     assert builder.files == full_build(library, tmp_path / "clean")
+
+
+def test_a_title_edit_renders_only_the_condition_pages_listing_that_paper(library, tmp_path,
+                                                                          monkeypatch):
+    """Condition pages order their matrix by library order read from their own papers only; were
+    they to read the whole library, every condition page would follow every edit."""
+    from ketsite.engine import RouteRenderer
+
+    builder = Builder(library, None, jobs=1)
+    builder.build()
+    rendered: list[tuple[str, str]] = []
+    render = RouteRenderer.__call__
+
+    def spy(self, route):  # type: ignore[no-untyped-def]
+        rendered.append((route.kind, route.ident))
+        return render(self, route)
+
+    monkeypatch.setattr(RouteRenderer, "__call__", spy)
+    edit_bib_title(library)
+    result = builder.build()
+    assert result.mode == "incremental" and rendered
+    edited = {k for k, p in builder.state.corpus.papers.items() if p.title.startswith("Edited: ")}
+    assert len(edited) == 1
+    showing = {c for c, keys in builder.state.corpus.papers_by_condition.items()
+               if edited & set(keys) or any(
+                   edited & set(builder.state.corpus.cites.get(r.paper, ()))
+                   for r in builder.state.corpus.reviews.values() if c in r.conditions)}
+    conditions = {ident for kind, ident in rendered if kind == "condition"}
+    assert conditions <= showing and len(conditions) < len(builder.state.corpus.conditions)
+    assert builder.files == full_build(library, tmp_path / "clean")

@@ -17,13 +17,21 @@ from pathlib import Path
 from ketsite.config import SiteConfig, load_config
 from ketsite.diagnostics import Diagnostics, SourceLocation, relative_path
 from ketsite.engine import Builder, BuildResult
-from ketsite.generators import GENERATORS, extra_routes, generate
+from ketsite.generators import GENERATORS, entity_file_routes, extra_routes, generate
 from ketsite.markdown import check_markdown
 from ketsite.model.corpus import Corpus, build_corpus
 from ketsite.model.parse import parse_sources
 from ketsite.render import Renderer, RenderError, SiteContext
 from ketsite.site.paging import index_routes
-from ketsite.site.routes import LinkStyle, Route, RouteTable, build_routes
+from ketsite.site.routes import (
+    EntityRoutes,
+    LinkStyle,
+    Route,
+    RouteTable,
+    build_routes,
+    entity_routes,
+    entity_signature,
+)
 from ketsite.sources.bibtex import RawEntry, parse_bibtex
 from ketsite.sources.discover import SourceSet, discover
 from ketsite.vendor import vendor_assets
@@ -101,9 +109,14 @@ def fingerprint(name: str, data: bytes) -> str:
     return f"assets/{stem}.{digest}.{ext}" if dot else f"assets/{name}.{digest}"
 
 
-def plan(project: Project, style: LinkStyle, diags: Diagnostics,
-         live_reload: bool = False) -> tuple[SiteContext, dict[str, bytes], list[Path]]:
-    """Routes and the site context, plus the non-template files (assets) already in bytes."""
+def plan(project: Project, style: LinkStyle, diags: Diagnostics, live_reload: bool = False,
+         previous: RouteTable | None = None, kept: EntityRoutes | None = None,
+         ) -> tuple[SiteContext, dict[str, bytes], list[Path]]:
+    """Routes and the site context, plus the non-template files (assets) already in bytes.
+
+    A long-running process passes the route table of its last successful build (``previous``,
+    see :func:`build_routes`) and the entities' routes it made (``kept``, reused while their
+    signature is the same)."""
     dirs = template_dirs(project.root)
     assets = asset_files(dirs)
     assets.update(vendor_assets(project.root, diags))  # MiniSearch, from node_modules
@@ -115,9 +128,18 @@ def plan(project: Project, style: LinkStyle, diags: Diagnostics,
         asset_paths[name] = path
         files[path] = data
         extra.append(Route("asset", name, path, ""))
-    extra.extend(index_routes(project.corpus, project.config))  # papers/page/2/, authors/letter/a/
-    extra.extend(extra_routes(project.corpus, project.config))
-    routes: RouteTable = build_routes(project.corpus, extra, diags)
+    corpus, config = project.corpus, project.config
+    extra.extend(index_routes(corpus, config))  # papers/page/2/, authors/letter/a/
+    extra.extend(extra_routes(corpus, config))
+    signature = (config, entity_signature(corpus)) if kept is not None else None
+    if kept is not None and kept.signature == signature and kept.pages is not None \
+            and kept.files is not None:
+        pages, entity_files = kept.pages, kept.files
+    else:
+        pages, entity_files = entity_routes(corpus), entity_file_routes(corpus, config)
+        if kept is not None:
+            kept.signature, kept.pages, kept.files = signature, pages, entity_files
+    routes: RouteTable = build_routes(corpus, pages + extra + entity_files, diags, previous)
     ctx = SiteContext(
         config=project.config, corpus=project.corpus, routes=routes, style=style,
         assets=asset_paths, build_date=source_date(project.root), live_reload=live_reload,

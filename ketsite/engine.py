@@ -46,8 +46,16 @@ from ketsite.output import (
     swap_into_place,
 )
 from ketsite.render import Renderer, RenderError, SiteContext
-from ketsite.site.routes import LinkStyle, Route, RouteTable
-from ketsite.site.tracking import ANY, PAGES, Dep, TrackedObject, TrackedRoutes, page_list
+from ketsite.site.routes import EntityRoutes, LinkStyle, Route, RouteTable
+from ketsite.site.tracking import (
+    ANY,
+    PAGES,
+    Dep,
+    Readers,
+    TrackedObject,
+    TrackedRoutes,
+    page_list,
+)
 from ketsite.sources.discover import ReadCache, discover
 
 log = logging.getLogger(__name__)
@@ -99,6 +107,11 @@ class BuildState:
     deps: dict[RouteKey, frozenset[Dep]]
     digests: dict[str, bytes]  # output path → digest of its bytes
     sizes: dict[str, int] = field(default_factory=dict)  # output path → bytes (a cost estimate)
+    pages: int = -1  # HTML files among the digests (-1: not counted yet)
+
+
+def _count_pages(digests: dict[str, bytes]) -> int:
+    return sum(1 for p in digests if p.endswith(".html"))
 
 
 def _digest(data: bytes) -> bytes:
@@ -317,6 +330,10 @@ def changed_entries(old: BuildState, corpus: Corpus, routes: RouteTable) -> set[
             continue
         if before is after:
             continue
+        # Most mappings are equal after an edit: compared in C (identity first, then value),
+        # in order too, before looking for which entries differ.
+        if before == after and list(before) == list(after):
+            continue
         for key, value in after.items():
             prev = before.get(key, missing)
             if prev is not value and prev != value:
@@ -354,12 +371,15 @@ class Builder:
         self.store = FragmentStore(self.cache_dir)
         self.reads = ReadCache()  # unchanged source files are not read again by the next build
         self.corpus_cache = CorpusCache()  # nor are unchanged authors resolved again
+        self.entity_routes = EntityRoutes()  # nor are the routes of unchanged entities made again
         self.memo = Memo(self.cache_dir / "memo.pickle" if self.cache_dir is not None else None)
         self.persist_state = persist_state and self.cache_dir is not None and out is not None
         self.track = track or persist_state
         self.state: BuildState | None = None
         self._state_loaded = False
         self.deferred: list[tuple[RouteRenderer, list[Route]]] = []  # see build(defer=…)
+        # Who read what, for a process that keeps its state in memory (serve): see Readers.
+        self.readers: Readers | None = None
 
     # state on disk, for `ketsite build --incremental` in a new process
     def _state_path(self) -> Path:
@@ -439,13 +459,15 @@ class Builder:
             plan(project, self.style, diags)  # output-path collisions too: one run reports all
             result.timings["model"] = time.perf_counter() - t
             return self._finish(result, start)
-        ctx, files, dirs = plan(project, self.style, diags, self.live_reload)
+        if incremental:
+            self._load_state()
+        previous = self.state.routes if self.state is not None else None
+        ctx, files, dirs = plan(project, self.style, diags, self.live_reload, previous,
+                                self.entity_routes)
         key = global_key(ctx, files, dirs)
         result.timings["model"] = time.perf_counter() - t
         if diags.has_errors:
             return self._finish(result, start)
-        if incremental:
-            self._load_state()
         gc.freeze()
         if gc_enabled:
             gc.enable()
@@ -454,10 +476,17 @@ class Builder:
         try:
             if incremental and old is not None and old.key == key and old.out == str(self.out) \
                     and exists:
+                if self.readers is None and not self.persist_state:
+                    self.readers = Readers(old.deps)
                 self._incremental(result, old, key, ctx, files, dirs, defer)
             else:
+                self.readers = None
                 self._full(result, key, ctx, files, dirs)
+                if self.state is not None and not self.persist_state:
+                    # a process that keeps its state will rebuild after edits: index it now
+                    self.readers = Readers(self.state.deps)
         except RenderError as exc:
+            self.readers = None  # it may have been half updated; made again from the state
             # A project's own template is a source like any other: a located error, and nothing
             # written (the new folder is discarded; an incremental build renders before writing).
             path = relative_path(Path(exc.template), self.root) if exc.template else "templates"
@@ -505,9 +534,9 @@ class Builder:
         result.rendered = len(routes)
         result.written = sorted(digests)
         result.files = len(digests)
-        result.pages = sum(1 for p in digests if p.endswith(".html"))
+        result.pages = _count_pages(digests)
         self.state = BuildState(key, str(self.out), ctx.corpus, ctx.routes, deps, digests,
-                                sizes) if self.track else None
+                                sizes, result.pages) if self.track else None
 
     def _full_in_memory(self, result: BuildResult, key: str, ctx: SiteContext,
                         files: dict[str, bytes], render: RouteRenderer,
@@ -527,30 +556,40 @@ class Builder:
         result.rendered = len(routes)
         result.written = sorted(site)
         result.files = len(site)
-        result.pages = sum(1 for p in site if p.endswith(".html"))
+        result.pages = _count_pages(site)
         digests = {path: _digest(data) for path, data in site.items()}
         sizes = {path: len(data) for path, data in site.items()}
-        self.state = BuildState(key, "None", ctx.corpus, ctx.routes, deps, digests, sizes) \
-            if self.track else None
+        self.state = BuildState(key, "None", ctx.corpus, ctx.routes, deps, digests, sizes,
+                                result.pages) if self.track else None
 
     def _incremental(self, result: BuildResult, old: BuildState, key: str, ctx: SiteContext,
                      files: dict[str, bytes], dirs: list[Path],
                      defer: Callable[[Route], bool] | None = None) -> None:
         t = time.perf_counter()
+        table = ctx.routes.routes
         changed = changed_entries(old, ctx.corpus, ctx.routes)
-        routes = {k: r for k, r in ctx.routes.routes.items() if is_output(r)}
+        # changed_entries compared the route tables: ("routes", k) for every new, changed or
+        # deleted route. Every route that produces a file was rendered before unless it is new.
+        moved = {k for name, k in changed if name == "routes" and k != ANY}
+        gone = {k for k in moved if k not in table}
+        moved -= gone
         # A new process trusts the output folder only as far as a stat per file: a page deleted
         # by hand is rendered again. (A long-running process owns its folder.)
         missing = {p for p in old.digests if not os.path.isfile(os.path.join(self.out, p))} \
             if self.persist_state and self.out is not None else set()
-        # changed_entries compared the route tables: ("routes", k) for every new or changed route.
-        moved = {k for name, k in changed if name == "routes"}
         old_deps = old.deps
-        dirty = [
-            r for k, r in routes.items()
-            if k in moved or k not in old_deps or not old_deps[k].isdisjoint(changed)
-            or (missing and r.path in missing)
-        ]
+        if self.readers is not None:  # a long-running process: look up who read what changed
+            keys = moved | self.readers.of(changed)
+            dirty = [table[k] for k in sorted(keys) if k in table]
+        else:
+            dirty = [
+                r for k, r in table.items()
+                if k in moved or k not in old_deps or not old_deps[k].isdisjoint(changed)
+            ]
+        if missing:
+            have = {(r.kind, r.ident) for r in dirty}
+            dirty += [r for k, r in table.items() if r.path in missing and k not in have]
+        dirty = [r for r in dirty if is_output(r)]
         # A deferred file keeps its previous bytes meanwhile; a new one (a new path) has none, and
         # a page may already link to it: it is rendered now.
         later = [r for r in dirty if r.path in old.digests and defer(r)] if defer else []
@@ -558,19 +597,24 @@ class Builder:
             put_off = set(later)
             dirty = [r for r in dirty if r not in put_off]
         render = RouteRenderer(ctx, dirs, True, self._bytecode_dir(), self.memo)
-        deps = dict(old.deps)
-        for k in list(deps):
-            if k not in routes:
-                del deps[k]
+        deps = dict(old_deps)
+        for k in gone:
+            reads = deps.pop(k, None)
+            if reads is not None and self.readers is not None:
+                self.readers.replace(k, reads, frozenset())
         outputs = self._render_routes(render, dirty, deps, old.sizes)
         outputs.update(files)
         result.timings["render"] = time.perf_counter() - t
         t = time.perf_counter()
         digests = dict(old.digests)
         sizes = dict(old.sizes)
-        wanted = {r.path for r in routes.values()} | set(files)
         written = self._store(outputs, digests, sizes, missing)
-        removed = sorted(p for p in digests if p not in wanted)
+        # Only a route that moved or went away can leave a file behind: the old paths of those
+        # no route claims now (paths were unique in the old table, and unchanged routes kept theirs).
+        before = old.routes.routes
+        claimed = {table[k].path for k in moved} | set(files)
+        removed = sorted(({before[k].path for k in moved | gone if k in before} - claimed)
+                         & digests.keys())
         for path in removed:
             if self.out is None:
                 assert self.files is not None
@@ -585,8 +629,12 @@ class Builder:
         result.written = written
         result.removed = removed
         result.files = len(digests)
-        result.pages = sum(1 for p in digests if p.endswith(".html"))
-        self.state = BuildState(key, str(self.out), ctx.corpus, ctx.routes, deps, digests, sizes)
+        pages = old.pages if old.pages >= 0 else _count_pages(old.digests)
+        pages += sum(1 for p in written if p.endswith(".html") and p not in old.digests)
+        pages -= sum(1 for p in removed if p.endswith(".html"))
+        result.pages = pages
+        self.state = BuildState(key, str(self.out), ctx.corpus, ctx.routes, deps, digests, sizes,
+                                pages)
         if later:
             self.deferred = [(render, later)]
 
@@ -597,9 +645,13 @@ class Builder:
         outputs: dict[str, bytes] = {}
         weights = [old_sizes.get(r.path, 0) for r in dirty]
         rendered = render_many(render, dirty, self.jobs, self.parallel_min, weights)
+        readers = self.readers
         for route, (data, route_deps) in zip(dirty, rendered, strict=True):
             outputs[route.path] = data
-            deps[(route.kind, route.ident)] = route_deps
+            key = (route.kind, route.ident)
+            if readers is not None:
+                readers.replace(key, deps.get(key, frozenset()), route_deps)
+            deps[key] = route_deps
         return outputs
 
     def _store(self, outputs: dict[str, bytes], digests: dict[str, bytes],
@@ -634,8 +686,9 @@ class Builder:
                 result.rendered += len(routes)
         except BaseException:
             self.state = None  # those files are stale and their reads unknown: next build is full
+            self.readers = None
             raise
         result.timings["render"] = time.perf_counter() - start
         result.files = len(state.digests)
-        result.pages = sum(1 for p in state.digests if p.endswith(".html"))
+        result.pages = state.pages  # deferred files all existed before: no new page
         return self._finish(result, start)

@@ -60,6 +60,12 @@ ROUTE_PROVIDERS: list[Callable[[Corpus, SiteConfig], list[Route]]] = [
     feed.routes,
     graph.routes,
     search.routes,
+]
+
+#: functions returning files of each entity, made from nothing but what
+#: :func:`ketsite.site.routes.entity_signature` holds (ids, slugs, source files) and the
+#: configuration: a long-running process reuses them while those are unchanged.
+ENTITY_ROUTE_PROVIDERS: list[Callable[[Corpus, SiteConfig], list[Route]]] = [
     exports.routes,
 ]
 
@@ -67,6 +73,13 @@ ROUTE_PROVIDERS: list[Callable[[Corpus, SiteConfig], list[Route]]] = [
 def extra_routes(corpus: Corpus, config: SiteConfig) -> list[Route]:
     routes: list[Route] = []
     for provider in ROUTE_PROVIDERS:
+        routes.extend(provider(corpus, config))
+    return routes
+
+
+def entity_file_routes(corpus: Corpus, config: SiteConfig) -> list[Route]:
+    routes: list[Route] = []
+    for provider in ENTITY_ROUTE_PROVIDERS:
         routes.extend(provider(corpus, config))
     return routes
 

@@ -6,6 +6,7 @@ routes at one path — also ignoring case, as macOS and Netlify do — are fatal
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from dataclasses import dataclass
 from enum import Enum
@@ -63,6 +64,17 @@ class RouteTable:
 
     def pages(self) -> list[Route]:
         return [r for r in self.routes.values() if r.template is not None]
+
+    @functools.cached_property
+    def paths(self) -> list[str]:
+        """Every route's path, in order."""
+        return [r.path for r in self.routes.values()]
+
+    @functools.cached_property
+    def page_paths(self) -> list[tuple[tuple[str, str], str]]:
+        """Key and path of every page, in order: what the sitemap lists. Made once per table
+        (each rebuild compares the new table's with the previous one's)."""
+        return [(key, r.path) for key, r in self.routes.items() if r.template is not None]
 
 
 def relpath(to_path: str, base: str) -> str:
@@ -139,6 +151,31 @@ def entity_routes(corpus: Corpus) -> list[Route]:
     return _entity_routes(corpus)
 
 
+def entity_signature(corpus: Corpus) -> tuple[object, ...]:
+    """What the routes of the entities are made from — ids, slugs, source files — and nothing
+    else: the routes of every paper, author, condition and review (their pages and export files)
+    are the same as long as this is. Papers by key: a title edit reorders the library, not this."""
+    papers, annotations = corpus.papers, corpus.annotations
+    return (
+        tuple((k, papers[k].slug, papers[k].loc.path,
+               annotations[k].loc.path if k in annotations else "") for k in sorted(papers)),
+        tuple((k, a.loc.path) for k, a in corpus.authors.items()),
+        tuple((k, c.loc.path) for k, c in corpus.conditions.items()),
+        tuple((k, r.loc.path) for k, r in corpus.reviews.items()),
+    )
+
+
+@dataclass
+class EntityRoutes:
+    """The routes of the entities at the last build, kept by a long-running process (``serve``):
+    making them is ten times :func:`entity_signature`, and most edits (a title, an abstract, a
+    condition's text) leave the signature as it was."""
+
+    signature: tuple[object, ...] | None = None
+    pages: list[Route] | None = None
+    files: list[Route] | None = None
+
+
 def _defined_at(route: Route, corpus: Corpus) -> SourceLocation | None:
     """Where the thing a route shows was written: the BibTeX entry of a paper, else its file."""
     if route.kind == "paper" and route.ident in corpus.papers:
@@ -149,13 +186,21 @@ def _defined_at(route: Route, corpus: Corpus) -> SourceLocation | None:
     return SourceLocation(route.source) if route.source else None
 
 
-def build_routes(corpus: Corpus, extra: list[Route], diags: Diagnostics) -> RouteTable:
-    """Every route of the site; a path claimed twice is an error naming every claimant."""
-    table: dict[tuple[str, str], Route] = {}
+def build_routes(corpus: Corpus, routes: list[Route], diags: Diagnostics,
+                 previous: RouteTable | None = None) -> RouteTable:
+    """The table of ``routes`` (every route of the site); a path claimed twice is an error naming
+    every claimant.
+
+    ``previous``: the table of the last successful build of this project. When the new table
+    has the same paths in the same order (an edit that moves no page), it cannot clash, and the
+    check — a case-folded look-up per route, most of a rebuild's route planning — is skipped."""
+    table = {(route.kind, route.ident): route for route in routes}
+    result = RouteTable(table)
+    if previous is not None and len(table) == len(routes) and result.paths == previous.paths:
+        return result
     first_at: dict[str, Route] = {}
     by_path: dict[str, list[Route]] = {}  # only the paths claimed more than once
-    for route in _entity_routes(corpus) + extra:
-        table[(route.kind, route.ident)] = route
+    for route in routes:
         folded = route.path.lower()
         first = first_at.setdefault(folded, route)
         if first is not route:
@@ -187,4 +232,4 @@ def build_routes(corpus: Corpus, extra: list[Route], diags: Diagnostics) -> Rout
             f"(paths compared ignoring case, as on macOS and Netlify): {names}; "
             "rename all but one",
         )
-    return RouteTable(table)
+    return result

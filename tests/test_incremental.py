@@ -518,3 +518,23 @@ def test_a_title_edit_renders_only_the_condition_pages_listing_that_paper(librar
     conditions = {ident for kind, ident in rendered if kind == "condition"}
     assert conditions <= showing and len(conditions) < len(builder.state.corpus.conditions)
     assert builder.files == full_build(library, tmp_path / "clean")
+
+
+def test_long_running_builder_reports_a_path_clash_made_by_an_edit(library, tmp_path):
+    """A rebuild skips the check for clashing output paths when no path moved since the last
+    build; an edit that adds a page onto another's path must still be an error, and fixing it
+    builds again."""
+    builder = Builder(library, None, jobs=1)
+    assert not builder.build().diagnostics.has_errors
+    bib = _bib(library)
+    text = bib.read_text()
+    added = "".join(f"\n@article{{{key},\n  author = {{Clash, C.}},\n  title = {{Clash {key}}},\n"
+                    "  journal = {Journal},\n  year = {2020},\n}\n"
+                    for key in ("clash:2020", "clash-2020"))  # both at papers/clash-2020/
+    bib.write_text(text + added)
+    messages = [d.format() for d in builder.build().diagnostics.sorted()]
+    assert any("would be written to 'papers/clash-2020/index.html'" in m for m in messages), messages
+    bib.write_text(text)
+    result = builder.build()
+    assert not result.diagnostics.has_errors
+    assert builder.files == full_build(library, tmp_path / "clean")

@@ -139,7 +139,7 @@ def plan(project: Project, style: LinkStyle, diags: Diagnostics, live_reload: bo
         pages, entity_files = entity_routes(corpus), entity_file_routes(corpus, config)
         if kept is not None:
             kept.signature, kept.pages, kept.files = signature, pages, entity_files
-    routes: RouteTable = build_routes(corpus, pages + extra + entity_files, diags, previous)
+    routes: RouteTable = build_routes(corpus, (pages, extra, entity_files), diags, previous)
     ctx = SiteContext(
         config=project.config, corpus=project.corpus, routes=routes, style=style,
         assets=asset_paths, build_date=source_date(project.root), live_reload=live_reload,

@@ -319,30 +319,52 @@ def changed_entries(old: BuildState, corpus: Corpus, routes: RouteTable) -> set[
     changed: set[Dep] = set()
     if page_list(old.routes) != page_list(routes):
         changed.add((PAGES, ANY))
-    pairs: list[tuple[str, Any, Any]] = [("routes", old.routes.routes, routes.routes)]
+    _changed_routes(old.routes, routes, changed)
     for f in dataclasses.fields(Corpus):
-        pairs.append((f.name, getattr(old.corpus, f.name), getattr(corpus, f.name)))
-    missing = object()
-    for name, before, after in pairs:
-        if not isinstance(before, dict) or not isinstance(after, dict):
-            if before != after:
-                changed.add((name, ANY))
-            continue
-        if before is after:
-            continue
-        # Most mappings are equal after an edit: compared in C (identity first, then value),
-        # in order too, before looking for which entries differ.
-        if before == after and list(before) == list(after):
-            continue
-        for key, value in after.items():
-            prev = before.get(key, missing)
-            if prev is not value and prev != value:
-                changed.add((name, key))
-        for key in before.keys() - after.keys():
-            changed.add((name, key))
-        if any(k == name for k, _ in changed) or list(before) != list(after):
-            changed.add((name, ANY))
+        _changed(f.name, getattr(old.corpus, f.name), getattr(corpus, f.name), changed)
     return changed
+
+
+def _changed_routes(before: RouteTable, after: RouteTable, changed: set[Dep]) -> None:
+    """:func:`_changed` for the route tables, list by list where both were made from lists
+    (most of them the very same objects after an edit: the entities' routes are kept)."""
+    if len(before.segments) != len(after.segments) or not before.segments:
+        _changed("routes", before.routes, after.routes, changed)
+        return
+    found: set[Dep] = set()
+    for old_list, new_list in zip(before.segments, after.segments, strict=True):
+        if old_list is not new_list:
+            _changed("routes", {(r.kind, r.ident): r for r in old_list},
+                     {(r.kind, r.ident): r for r in new_list}, found)
+    for dep in found:
+        changed.add(dep)
+    # a route that went from one list to another changed the order, and shows as deleted from one
+    # list and added to the other: (routes, key) either way, and (routes, ANY)
+
+
+def _changed(name: str, before: Any, after: Any, changed: set[Dep]) -> None:
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        if before != after:
+            changed.add((name, ANY))
+        return
+    if before is after:
+        return
+    # Most mappings are equal after an edit: compared in C (identity first, then value), in
+    # order too, before looking for which entries differ.
+    if before == after and list(before) == list(after):
+        return
+    missing = object()
+    found = False
+    for key, value in after.items():
+        prev = before.get(key, missing)
+        if prev is not value and prev != value:
+            changed.add((name, key))
+            found = True
+    for key in before.keys() - after.keys():
+        changed.add((name, key))
+        found = True
+    if found or list(before) != list(after):
+        changed.add((name, ANY))
 
 
 # --- the builder ----------------------------------------------------------------------------------

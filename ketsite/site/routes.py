@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple
 
@@ -55,6 +55,10 @@ class Route(NamedTuple):
 @dataclass(frozen=True)
 class RouteTable:
     routes: dict[tuple[str, str], Route]
+    #: The lists the table was made from, in order (the entities' pages, the other routes, the
+    #: entities' files): a rebuild that kept the entities' routes passes the very same lists, so
+    #: comparing two tables compares only the lists that are not the same objects.
+    segments: tuple[list[Route], ...] = field(default=(), compare=False, repr=False)
 
     def get(self, kind: str, ident: str = "") -> Route:
         return self.routes[(kind, ident)]
@@ -186,16 +190,17 @@ def _defined_at(route: Route, corpus: Corpus) -> SourceLocation | None:
     return SourceLocation(route.source) if route.source else None
 
 
-def build_routes(corpus: Corpus, routes: list[Route], diags: Diagnostics,
+def build_routes(corpus: Corpus, segments: tuple[list[Route], ...], diags: Diagnostics,
                  previous: RouteTable | None = None) -> RouteTable:
-    """The table of ``routes`` (every route of the site); a path claimed twice is an error naming
-    every claimant.
+    """The table of every route of the site, given in ``segments`` (lists, see
+    :attr:`RouteTable.segments`); a path claimed twice is an error naming every claimant.
 
     ``previous``: the table of the last successful build of this project. When the new table
     has the same paths in the same order (an edit that moves no page), it cannot clash, and the
     check — a case-folded look-up per route, most of a rebuild's route planning — is skipped."""
+    routes = [route for segment in segments for route in segment]
     table = {(route.kind, route.ident): route for route in routes}
-    result = RouteTable(table)
+    result = RouteTable(table, segments)
     if previous is not None and len(table) == len(routes) and result.paths == previous.paths:
         return result
     first_at: dict[str, Route] = {}

@@ -109,6 +109,15 @@ class PageHelpers:
             self._links[key] = href
         return href
 
+    def export(self, kind: str, ident: str) -> tuple[str, str]:
+        """The link to the ``kind`` export file of the collection ``ident`` (``author:x``), and
+        the name to save it under when it is another collection's file (an author of a single
+        paper links to the paper's file, the same bytes: ``exports.own_files``), else ""."""
+        if self.has(kind, ident):
+            return self.link(kind, ident), ""
+        (key,) = exports.collection(self.ctx.corpus, ident)
+        return self.link(kind, f"paper:{key}"), exports.saved_as(ident, kind)
+
     def has(self, kind: str, ident: str = "") -> bool:
         return self.ctx.routes.has(kind, ident)
 

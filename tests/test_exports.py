@@ -157,3 +157,24 @@ def test_exports_carry_awkward_text_unchanged(scratch_site):
     (item,) = json.loads((folder / "smith2020tricky.json").read_text(encoding="utf-8"))
     assert item["title"] == "Tricky <script>alert(1)</script> & friends: a randomised trial"
     assert item["issued"] == {"date-parts": [[2020, 3, 5]]}
+
+
+def test_an_author_of_one_paper_downloads_that_papers_files_under_their_name(bundled_site, corpus):
+    """An author of a single paper has no export files of their own (the paper's are the same
+    bytes); their page links to the paper's, saved under the author's name."""
+    import re
+
+    single = sorted(a for a, keys in corpus.papers_by_author.items() if len(keys) == 1)
+    assert single, "the seeds have authors of a single paper"
+    for aid in single[:5]:
+        paper = corpus.papers[corpus.papers_by_author[aid][0]]
+        page = (bundled_site / "authors" / aid / "index.html").read_text("utf-8")
+        for ext in ("bib", "ris", "json"):
+            href = f"../../papers/{paper.slug}/{paper.slug}.{ext}"
+            assert re.search(rf'<a href="{re.escape(href)}" download="{aid}\.{ext}"', page), aid
+            assert not (bundled_site / "authors" / aid / f"{aid}.{ext}").exists()
+        assert list(exported_entries(bundled_site / "papers" / paper.slug / f"{paper.slug}.bib")) \
+            == [paper.key]
+    several = next(a for a, keys in corpus.papers_by_author.items() if len(keys) > 1)
+    page = (bundled_site / "authors" / several / "index.html").read_text("utf-8")
+    assert f'<a href="{several}.bib" download type=' in page

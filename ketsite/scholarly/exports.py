@@ -1,7 +1,8 @@
 """Citation exports: BibTeX, RIS and CSL-JSON for one paper, a page's papers, or the whole library.
 
 Every paper page, condition, author and review page links to three files holding its papers, and
-``data/library.*`` holds them all. BibTeX re-emits the fields exactly as written in ``bib/`` (LaTeX
+``data/library.*`` holds them all (an author of a single paper links to that paper's files, saved
+under the author's name: :func:`own_files`). BibTeX re-emits the fields exactly as written in ``bib/`` (LaTeX
 kept, source order), so a round trip through ketsite changes nothing. RIS and CSL-JSON are made from
 the decoded paper. Routes are known before rendering (:func:`routes`), and :func:`generate` is a
 pure function of the route and the corpus, so the files are byte-identical between builds.
@@ -175,10 +176,26 @@ def _folders(corpus: Corpus) -> list[tuple[str, str, str]]:
     for cid, condition in corpus.conditions.items():
         out.append((f"condition:{cid}", f"conditions/{cid}/{cid}", condition.loc.path))
     for aid, author in corpus.authors.items():
-        out.append((f"author:{aid}", f"authors/{aid}/{aid}", author.loc.path))
+        if own_files(corpus, f"author:{aid}"):
+            out.append((f"author:{aid}", f"authors/{aid}/{aid}", author.loc.path))
     for rid, review in corpus.reviews.items():
         out.append((f"review:{rid}", f"reviews/{rid}/{rid}", review.loc.path))
     return out
+
+
+def own_files(corpus: Corpus, ident: str) -> bool:
+    """Whether the collection ``ident`` has export files of its own. An author of a single paper
+    has not: that paper's files are the same bytes (most authors of a library have one paper, so
+    this is a third of a large site's files); their page links to the paper's files, to be saved
+    under the author's name (:func:`saved_as`)."""
+    scope, _, value = ident.partition(":")
+    return scope != "author" or len(corpus.papers_by_author.get(value, ())) != 1
+
+
+def saved_as(ident: str, kind: str) -> str:
+    """The file name a download of the collection ``ident`` in ``kind`` is saved under."""
+    scope, _, value = ident.partition(":")
+    return f"{value if scope != 'library' else 'library'}.{FORMATS[kind][0]}"
 
 
 def routes(corpus: Corpus, config: SiteConfig) -> list[Route]:

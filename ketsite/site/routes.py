@@ -156,14 +156,15 @@ def entity_routes(corpus: Corpus) -> list[Route]:
 
 
 def entity_signature(corpus: Corpus) -> tuple[object, ...]:
-    """What the routes of the entities are made from — ids, slugs, source files — and nothing
-    else: the routes of every paper, author, condition and review (their pages and export files)
+    """What the routes of the entities are made from — ids, slugs, source files, which authors
+    have a single paper — and nothing else: the routes of every paper, author, condition and review (their pages and export files)
     are the same as long as this is. Papers by key: a title edit reorders the library, not this."""
-    papers, annotations = corpus.papers, corpus.annotations
+    papers, annotations, by_author = corpus.papers, corpus.annotations, corpus.papers_by_author
     return (
         tuple((k, papers[k].slug, papers[k].loc.path,
                annotations[k].loc.path if k in annotations else "") for k in sorted(papers)),
-        tuple((k, a.loc.path) for k, a in corpus.authors.items()),
+        # an author of one paper has no export files of their own (exports.own_files)
+        tuple((k, a.loc.path, len(by_author.get(k, ())) == 1) for k, a in corpus.authors.items()),
         tuple((k, c.loc.path) for k, c in corpus.conditions.items()),
         tuple((k, r.loc.path) for k, r in corpus.reviews.items()),
     )

@@ -145,9 +145,11 @@ class RouteRenderer:
         self.renderer = Renderer(dirs, ctx, bytecode_dir=bytecode_dir, memo=self.memo)
 
     def warm_up(self, routes: Iterable[Route]) -> None:
-        """Compile every template used before forking, so workers inherit them compiled."""
+        """Compile every template used and load the memo before forking, so workers inherit
+        them ready (and a long-running process has them for its next rebuild)."""
         for name in sorted({r.template for r in routes if r.template is not None}):
             self.renderer.env.get_template(name)
+        self.memo.load()
 
     def __call__(self, route: Route) -> tuple[bytes, frozenset[Dep]]:
         self.deps.clear()

@@ -65,6 +65,13 @@ class Memo:
         self._loaded = False
         self.pieces = Pieces()
 
+    def load(self) -> None:
+        """Read the saved results now (else at the first :meth:`call`): before forking workers,
+        so they share one copy instead of each reading the file, and before a long-running
+        process's first rebuild rather than during it."""
+        if not self._loaded:
+            self._load()
+
     def _load(self) -> None:
         self._loaded = True
         if self.path is None:

@@ -191,6 +191,32 @@ def _defined_at(route: Route, corpus: Corpus) -> SourceLocation | None:
     return SourceLocation(route.source) if route.source else None
 
 
+def _outline(segment: list[Route]) -> list[tuple[str, str, str, bool]]:
+    return [(r.kind, r.ident, r.path, r.template is None) for r in segment]
+
+
+def _successor(previous: RouteTable, segments: tuple[list[Route], ...]) -> RouteTable | None:
+    """The new table as an update of ``previous``, when the lists it was made from are the same
+    objects but for a few short ones whose routes keep their keys, paths and order (an edit
+    that reorders an index page): the table, its paths and its pages then come from
+    ``previous`` with those routes replaced, not from a pass over every route. Else None."""
+    if len(previous.segments) != len(segments):
+        return None
+    changed = [(old, new) for old, new in zip(previous.segments, segments, strict=True)
+               if old is not new]
+    if any(len(old) > 10_000 or _outline(old) != _outline(new) for old, new in changed):
+        return None
+    table = dict(previous.routes)
+    for _, new in changed:
+        for route in new:
+            table[(route.kind, route.ident)] = route
+    result = RouteTable(table, segments)
+    # same keys, paths and kinds in the same order: the same paths and pages (cached properties)
+    result.__dict__["paths"] = previous.paths
+    result.__dict__["page_paths"] = previous.page_paths
+    return result
+
+
 def build_routes(corpus: Corpus, segments: tuple[list[Route], ...], diags: Diagnostics,
                  previous: RouteTable | None = None) -> RouteTable:
     """The table of every route of the site, given in ``segments`` (lists, see
@@ -199,6 +225,10 @@ def build_routes(corpus: Corpus, segments: tuple[list[Route], ...], diags: Diagn
     ``previous``: the table of the last successful build of this project. When the new table
     has the same paths in the same order (an edit that moves no page), it cannot clash, and the
     check — a case-folded look-up per route, most of a rebuild's route planning — is skipped."""
+    if previous is not None:
+        kept = _successor(previous, segments)
+        if kept is not None:
+            return kept
     routes = [route for segment in segments for route in segment]
     table = {(route.kind, route.ident): route for route in routes}
     result = RouteTable(table, segments)

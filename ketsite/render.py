@@ -40,7 +40,7 @@ from ketsite.model.parse import LICENCES
 from ketsite.scholarly import cite, exports, metadata
 from ketsite.site.edit import edit_link, report_link
 from ketsite.site.paging import FIRST_PAGES
-from ketsite.site.routes import LinkStyle, Route, RouteTable, relative_href
+from ketsite.site.routes import Hrefs, LinkStyle, Route, RouteTable
 from ketsite.site.views import view_for
 
 
@@ -79,13 +79,14 @@ class PageHelpers:
         self.ctx = ctx
         self.pieces = pieces
         self._links: dict[tuple[str, str], str] = {}  # a page links to one author many times
+        self._relative = Hrefs(route.path, ctx.style)
 
     def _href(self, to_path: str) -> str:
         if self.route.kind == "404" and self.ctx.style is LinkStyle.PRETTY:
             # 404.html is served at any missing URL, so its links cannot be relative.
             target = Route("x", "", to_path, "").url_path
             return self.ctx.config.base_path + target
-        return relative_href(self.route.path, to_path, self.ctx.style)
+        return self._relative(to_path)
 
     def author_links(self, paper: Paper, limit: int = 0) -> Markup:
         """``paper``'s authors as links, the first ``limit`` of them if more, then ", et al.".

@@ -51,6 +51,20 @@ from ketsite.site.routes import Hrefs, LinkStyle, Route, RouteTable
 from ketsite.site.views import view_for
 
 
+def _printed(value: Any) -> str:
+    """``escape(value)`` for text a template prints: a page is the join of such pieces, so the
+    ``Markup`` that ``escape`` wraps around a plain string (two thirds of its cost) is not needed,
+    nor a new one around a macro's ``Markup`` or the ``str`` of a number."""
+    kind = type(value)
+    if kind is str:
+        return _escape_str(value)  # type: ignore[no-any-return]
+    if kind is Markup:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return str(value)
+    return escape(value)
+
+
 @dataclass(frozen=True)
 class SiteContext:
     """Everything every page may read; built once per build."""
@@ -104,7 +118,7 @@ class PageHelpers:
         authors = paper.authors
         shown = authors if not limit or len(authors) <= limit else authors[:limit]
         html = ", ".join(
-            f'<a href="{escape(self.link("author", c.author_id))}">{escape(c.name.display)}</a>'
+            f'<a href="{_printed(self.link("author", c.author_id))}">{_printed(c.name.display)}</a>'
             for c in shown
         )
         if len(shown) < len(authors):
@@ -224,14 +238,6 @@ class _Context(Context):
             return __self.environment.undefined(
                 "value was undefined because a callable raised a StopIteration exception"
             )
-
-
-def _printed(value: Any) -> str:
-    """``escape(value)`` for text a template prints: a page is the join of such pieces, so the
-    ``Markup`` that ``escape`` wraps around a plain string (two thirds of its cost) is not needed."""
-    if type(value) is str:
-        return _escape_str(value)  # type: ignore[no-any-return]
-    return escape(value)
 
 
 class _CodeGenerator(CodeGenerator):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import posixpath
 import traceback
-from dataclasses import dataclass, field
 from collections.abc import MutableMapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import BuiltinFunctionType, FunctionType, MethodType
 from typing import Any

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import posixpath
 import traceback
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import BuiltinFunctionType, FunctionType, MethodType
+from typing import Any
 
 from jinja2 import (
     BytecodeCache,
@@ -22,6 +25,10 @@ from jinja2 import (
     TemplateError,
 )
 from jinja2.bccache import Bucket
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.nodes import Expr
+from jinja2.runtime import Context, Macro
+from jinja2.utils import internalcode
 from markupsafe import Markup, escape
 
 from ketsite import charts
@@ -35,8 +42,27 @@ from ketsite.model.parse import LICENCES
 from ketsite.scholarly import cite, exports, metadata
 from ketsite.site.edit import edit_link, report_link
 from ketsite.site.paging import FIRST_PAGES
-from ketsite.site.routes import LinkStyle, Route, RouteTable, relative_href
+from ketsite.site.routes import Hrefs, LinkStyle, Route, RouteTable
 from ketsite.site.views import view_for
+
+try:  # MarkupSafe 3: the C function inside ``escape``, without its ``Markup`` around the result
+    from markupsafe import _escape_inner as _escape_str
+except ImportError:  # MarkupSafe 2, whose ``escape`` is all C
+    _escape_str = escape
+
+
+def _printed(value: Any) -> str:
+    """``escape(value)`` for text a template prints: a page is the join of such pieces, so the
+    ``Markup`` that ``escape`` wraps around a plain string (two thirds of its cost) is not needed,
+    nor a new one around a macro's ``Markup`` or the ``str`` of a number."""
+    kind = type(value)
+    if kind is str:
+        return _escape_str(value)  # type: ignore[no-any-return]
+    if kind is Markup:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return str(value)
+    return escape(value)
 
 
 @dataclass(frozen=True)
@@ -74,13 +100,14 @@ class PageHelpers:
         self.ctx = ctx
         self.pieces = pieces
         self._links: dict[tuple[str, str], str] = {}  # a page links to one author many times
+        self._relative = Hrefs(route.path, ctx.style)
 
     def _href(self, to_path: str) -> str:
         if self.route.kind == "404" and self.ctx.style is LinkStyle.PRETTY:
             # 404.html is served at any missing URL, so its links cannot be relative.
             target = Route("x", "", to_path, "").url_path
             return self.ctx.config.base_path + target
-        return relative_href(self.route.path, to_path, self.ctx.style)
+        return self._relative(to_path)
 
     def author_links(self, paper: Paper, limit: int = 0) -> Markup:
         """``paper``'s authors as links, the first ``limit`` of them if more, then ", et al.".
@@ -91,7 +118,7 @@ class PageHelpers:
         authors = paper.authors
         shown = authors if not limit or len(authors) <= limit else authors[:limit]
         html = ", ".join(
-            f'<a href="{escape(self.link("author", c.author_id))}">{escape(c.name.display)}</a>'
+            f'<a href="{_printed(self.link("author", c.author_id))}">{_printed(c.name.display)}</a>'
             for c in shown
         )
         if len(shown) < len(authors):
@@ -196,6 +223,64 @@ class _CompiledTemplates(BytecodeCache):
 _COMPILED = _CompiledTemplates()
 
 
+#: Callables that take no context, environment or eval context unless marked so (``pass_context``).
+_PLAIN_CALLABLES = frozenset({FunctionType, MethodType, BuiltinFunctionType, Macro})
+
+
+class _Context(Context):
+    """Jinja's template context with a shorter way through ``call`` for plain callables.
+
+    Templates call ``h.link`` and the like some forty times a page, and every call goes through
+    ``Context.call``, which probes the callable (and its ``__call__``) for what to pass it; a
+    function, method or macro needs that looked up once, on itself.
+    """
+
+    @internalcode
+    def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        if type(__obj) not in _PLAIN_CALLABLES or hasattr(__obj, "jinja_pass_arg"):
+            return Context.call(__self, __obj, *args, **kwargs)
+        kwargs.pop("_block_vars", None)
+        kwargs.pop("_loop_vars", None)
+        try:
+            return __obj(*args, **kwargs)
+        except StopIteration:  # as Context.call answers it
+            return __self.environment.undefined(
+                "value was undefined because a callable raised a StopIteration exception"
+            )
+
+
+class _CodeGenerator(CodeGenerator):
+    """Jinja's compiler, printing ``{{ ... }}`` through ``_printed`` rather than ``escape`` where
+    autoescaping is on for good (ours is), some hundred times a page. ``_output_child_pre`` is
+    where Jinja 3.1 writes that call (pyproject keeps Jinja below 4)."""
+
+    def _output_child_pre(self, node: Expr, frame: Frame, finalize: Any) -> None:
+        if frame.eval_ctx.volatile or not frame.eval_ctx.autoescape:
+            super()._output_child_pre(node, frame, finalize)
+            return
+        self.write("environment.printed(")
+        if finalize.src is not None:
+            self.write(finalize.src)
+
+
+class _Environment(Environment):
+    """Jinja's environment with each template's globals a plain dict, not a ``ChainMap``.
+
+    Every ``{% from ... import %}`` compares the importing page's globals with the imported
+    template's, and on a ``ChainMap`` that set difference runs in Python, key by key (~70 µs an
+    import, several per page). The dict is a copy taken when the template loads, which is all a
+    ChainMap gives too as long as ``globals`` is complete before the first template loads, as
+    ``Renderer.__init__`` ensures.
+    """
+
+    context_class = _Context
+    code_generator_class = _CodeGenerator
+    printed = staticmethod(_printed)
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **d} if d else dict(self.globals)
+
+
 class Renderer:
     def __init__(self, template_dirs: list[Path], ctx: SiteContext,
                  bytecode_dir: Path | None = None, memo: Memo | None = None) -> None:
@@ -207,10 +292,11 @@ class Renderer:
         if bytecode_dir is not None:  # compiled templates kept between runs (.ketsite-cache/jinja)
             try:
                 bytecode_dir.mkdir(parents=True, exist_ok=True)
-                cache = FileSystemBytecodeCache(str(bytecode_dir))
+                # not Jinja's file names: our compiler's code calls ``environment.printed``
+                cache = FileSystemBytecodeCache(str(bytecode_dir), "__ketsite_%s.cache")
             except OSError:
                 cache = None
-        self.env = Environment(
+        self.env = _Environment(
             loader=ChoiceLoader([FileSystemLoader(str(d)) for d in template_dirs]),
             autoescape=True,
             undefined=StrictUndefined,

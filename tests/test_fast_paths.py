@@ -120,3 +120,15 @@ def test_yaml_fast_path_builds_the_same_tree_and_messages():
         except yamlio._Fallback:
             pass
     assert fast_used > len(samples) // 2
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(SEGMENT, min_size=1, max_size=4).map("/".join),
+       st.lists(SEGMENT, min_size=1, max_size=4).map("/".join),
+       st.sampled_from(["pretty", "files"]))
+def test_page_hrefs_equal_relative_href(to_path, from_path, style):
+    """A page's links, its folder split once, are those made link by link, from any depth."""
+    from ketsite.site.routes import Hrefs, LinkStyle, relative_href
+
+    style = LinkStyle(style)
+    assert Hrefs(from_path, style)(to_path) == relative_href(from_path, to_path, style)

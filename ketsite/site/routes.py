@@ -103,10 +103,41 @@ def relpath(to_path: str, base: str) -> str:
 
 def relative_href(from_path: str, to_path: str, style: LinkStyle) -> str:
     """The link from the page at ``from_path`` to the file at ``to_path``, both site-relative."""
-    rel = relpath(to_path, posixpath.dirname(from_path))
+    return _styled(relpath(to_path, posixpath.dirname(from_path)), style)
+
+
+def _styled(rel: str, style: LinkStyle) -> str:
     if style is LinkStyle.PRETTY and (rel == "index.html" or rel.endswith("/index.html")):
         rel = rel[: -len("index.html")] or "./"
     return rel
+
+
+class Hrefs:
+    """``relative_href`` from one page, its folder taken apart once rather than for each of its
+    links (some twenty a page): a link is the way up to the deepest of the page's folders that
+    holds the target, then the target's path below it."""
+
+    __slots__ = ("_folders", "_prefixes", "_base", "_style", "_up")
+
+    def __init__(self, from_path: str, style: LinkStyle) -> None:
+        self._base = posixpath.dirname(from_path)
+        parts = self._base.split("/") if self._base else []
+        #: the page's folders, deepest first, as ("authors/x/", "") and ("authors/", "../")
+        self._prefixes = [("/".join(parts[:n]) + "/", "../" * (len(parts) - n))
+                          for n in range(len(parts), 0, -1)]
+        self._folders = {prefix[:-1] for prefix, _up in self._prefixes}
+        self._up = "../" * len(parts)
+        self._style = style
+
+    def __call__(self, to_path: str) -> str:
+        up, below = self._up, to_path
+        for prefix, prefix_up in self._prefixes:
+            if to_path.startswith(prefix):
+                up, below = prefix_up, to_path[len(prefix):]
+                break
+        if not below or to_path in self._folders:  # a folder, not a file: as relpath has it
+            return _styled(relpath(to_path, self._base), self._style)
+        return _styled(up + below, self._style)
 
 
 #: The pages every site has, whatever its corpus.

@@ -35,7 +35,8 @@
     banner.appendChild(list);
   }
 
-  var source = new EventSource("/__ketsite/events");
+  // says which version this page shows: the server ends the stream once it has told it of another
+  var source = new EventSource("/__ketsite/events" + (loaded ? "?v=" + encodeURIComponent(loaded) : ""));
   source.addEventListener("message", function (event) {
     var state = JSON.parse(event.data);
     if (String(state.version) !== loaded) {

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from ketsite.build import PACKAGE_TEMPLATES
 from ketsite.diagnostics import Diagnostics
@@ -37,6 +37,8 @@ ERRORS = PREFIX + "errors"
 STATUS = PREFIX + "status"
 RELOAD_SCRIPT_FILE = Path(__file__).with_name("livereload.js")
 HEARTBEAT_SECONDS = 15.0
+#: How long the data files wait for the open pages to reload after an edit (see rebuild).
+RELOAD_WAIT_SECONDS = 2.0
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -82,6 +84,8 @@ class DevSite:
         self._state = State(None, 0, (), 0)
         self._cond = threading.Condition()
         self._stopping = False
+        self._streams = 0  # event streams open now (one per open page)
+        self._streams_opened = 0  # event streams ever opened
         # Keeps the last build's model and what each page read: a rebuild renders only the pages
         # an edit can change (docs/performance.md).
         self._builder = Builder(root, None, LinkStyle.PRETTY, live_reload=True)
@@ -114,6 +118,8 @@ class DevSite:
             problems.append(f"internal error: {type(exc).__name__}: {exc}")
         failed = diags.has_errors or bool(problems)
         problems = [d.format() for d in diags.sorted()] + problems
+        listening = self._listening()
+        shown = self.state.version
         new = self._publish(files, problems, failed)
         seconds = time.perf_counter() - start
         if failed:
@@ -129,6 +135,12 @@ class DevSite:
         if not deferred:
             self.log(f"built {pages} pages in {seconds:.2f}s")
             return new
+        # The open pages reload now. Rendering the data files holds the interpreter lock for
+        # long stretches (joining and hashing megabytes), which would hold up the requests of
+        # the reloads: they go first — until every page that was listening listens again, the
+        # sign it has loaded — then the data files.
+        if new.version != shown:
+            self._await_reloads(listening, RELOAD_WAIT_SECONDS)
         try:
             late = self._builder.finish_deferred()
             assert self._builder.files is not None
@@ -158,6 +170,29 @@ class DevSite:
         with self._cond:
             self._cond.wait_for(lambda: self._state.seq != seq or self._stopping, timeout)
             return self._state
+
+    def stream_opened(self) -> None:
+        with self._cond:
+            self._streams += 1
+            self._streams_opened += 1
+            self._cond.notify_all()
+
+    def stream_closed(self) -> None:
+        with self._cond:
+            self._streams -= 1
+
+    def _listening(self) -> tuple[int, int]:
+        """(event streams open, event streams opened so far)."""
+        with self._cond:
+            return self._streams, self._streams_opened
+
+    def _await_reloads(self, listening: tuple[int, int], timeout: float) -> None:
+        """Wait until as many event streams have opened since ``listening`` was taken as were
+        open then (each reloaded page opens one once loaded), or ``timeout`` passes."""
+        streams, opened = listening
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self._streams_opened - opened >= streams or self._stopping, timeout)
 
     def stop(self) -> None:
         with self._cond:
@@ -264,12 +299,16 @@ class PreviewHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _events(self) -> None:
-        """Server-Sent Events: the current state at once, then every change, with heartbeats."""
+        """Server-Sent Events: the current state at once, then every change, with heartbeats.
+        The page says which version it shows (``?v=``): once told of another one it reloads, and
+        its stream ends here (so the open streams are the pages still listening)."""
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
+        shown = parse_qs(urlsplit(self.path).query).get("v", [None])[0]
         seq = -1
+        self.site.stream_opened()
         try:
             while not self.site.stopping:
                 state = self.site.wait(seq, HEARTBEAT_SECONDS) if seq >= 0 else self.site.state
@@ -277,11 +316,16 @@ class PreviewHandler(BaseHTTPRequestHandler):
                     seq = state.seq
                     data = json.dumps({"version": state.version, "errors": list(state.errors)})
                     self.wfile.write(f"data: {data}\n\n".encode())
+                    if shown is not None and str(state.version) != shown:
+                        self.wfile.flush()
+                        return  # that page reloads now
                 else:
                     self.wfile.write(b": heartbeat\n\n")
                 self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             return
+        finally:
+            self.site.stream_closed()
 
 
 def make_server(site: DevSite, host: str, port: int) -> ThreadingHTTPServer:
@@ -309,7 +353,7 @@ def watch(site: DevSite, stop: threading.Event) -> None:
     from watchfiles import watch as watch_files
 
     paths = watched_paths(site.root)
-    for changes in watch_files(*paths, stop_event=stop, debounce=400, step=50,
+    for changes in watch_files(*paths, stop_event=stop, debounce=400, step=25,
                                raise_interrupt=False):
         names = sorted({Path(p).name for _, p in changes})
         site.log(f"changed: {', '.join(names)}; rebuilding")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -165,3 +166,51 @@ def test_a_busy_port_is_a_usage_error_not_a_traceback(tmp_path, capsys):
         code = cli.main(["serve", "--src", str(tmp_path), "--port", str(port)])
     assert code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_data_files_wait_for_the_open_pages_to_reload(preview, monkeypatch):
+    """After an edit the open pages reload first; the library-wide data files are rendered once
+    every page that was listening listens again (its reload has loaded), so they do not hold up
+    the reload. A page's stream ends once it is told of a new version."""
+    from ketsite import serve
+
+    project, site, base, logs = preview
+    condition = project / "content" / "conditions" / "fibromyalgia.yaml"
+    good = condition.read_text(encoding="utf-8")
+    shown = site.state.version
+    stream = urllib.request.urlopen(f"{base}/__ketsite/events?v={shown}", timeout=10)
+    reloaded: list[float] = []
+
+    def page() -> None:  # what livereload.js does: on a new version, reload (and listen again)
+        for line in stream:
+            if line.startswith(b"data: ") and json.loads(line[6:])["version"] != shown:
+                assert stream.read().strip() == b""  # the server ended this stream
+                reloaded.append(time.perf_counter())
+                again = urllib.request.urlopen(
+                    f"{base}/__ketsite/events?v={shown + 1}", timeout=10)
+                again.readline()
+                return
+
+    listener = threading.Thread(target=page, daemon=True)
+    listener.start()
+    time.sleep(0.2)  # the stream is open
+    monkeypatch.setattr(serve, "RELOAD_WAIT_SECONDS", 30.0)
+    condition.write_text(good.replace("name: Fibromyalgia", "name: Fibromyalgia (edited)"),
+                         encoding="utf-8")
+    start = time.perf_counter()
+    site.rebuild()
+    listener.join(timeout=10)
+    assert reloaded and time.perf_counter() - start < 20, "it waited for the reload, not longer"
+    assert "data files" in logs[-1]  # they were made after the pages
+    status, _, body = get(base + "/search/")
+    assert status == 200
+
+    # a page that never comes back is waited for RELOAD_WAIT_SECONDS at most
+    monkeypatch.setattr(serve, "RELOAD_WAIT_SECONDS", 0.5)
+    silent = urllib.request.urlopen(f"{base}/__ketsite/events?v={shown + 1}", timeout=10)
+    silent.readline()
+    condition.write_text(good, encoding="utf-8")
+    start = time.perf_counter()
+    site.rebuild()
+    assert 0.5 <= time.perf_counter() - start < 15
+    silent.close()

@@ -81,7 +81,9 @@ def robots_txt(ctx: object) -> bytes:
 
 
 def routes(corpus: Corpus, config: SiteConfig) -> list[Route]:
-    parts = _parts(page_count(corpus, config) - 1, config)  # all but 404.html
+    count = page_count(corpus, config,  # all but 404.html
+                       lambda low, high: _parts(low - 1, config) == _parts(high - 1, config))
+    parts = _parts(count - 1, config)
     return [
         Route(SITEMAP, "", "sitemap.xml", ""),
         Route(ROBOTS, "", "robots.txt", ""),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter, defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ketsite.diagnostics import Diagnostic, Diagnostics, SourceLocation
 from ketsite.model.citations import find_citations
@@ -103,6 +103,9 @@ class CorpusCache:
 
     credits: tuple[object, ...] | None = None
     resolved: _Resolution | None = None
+    #: key → (paper as parsed, paper with resolved author ids, its distinct author ids), for
+    #: ``resolved``: an unchanged paper (the same object) is not resolved again
+    papers: dict[str, tuple[Paper, Paper, tuple[str, ...]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -198,25 +201,37 @@ def _resolution(papers: dict[str, Paper], parsed: ParsedSources, diags: Diagnost
     result = _Resolution(remap, authors, _coauthors(papers, remap, authors), tuple(own.items))
     if cache is not None:
         cache.credits, cache.resolved = credits, result
+        cache.papers = {}
     return result
 
 
 def _authors(
     papers: dict[str, Paper], parsed: ParsedSources, diags: Diagnostics,
     cache: CorpusCache | None = None,
-) -> tuple[dict[str, Paper], _Resolution]:
-    """Resolve every credit to an author id, applying author files' variants, and build authors."""
+) -> tuple[dict[str, Paper], dict[str, tuple[str, ...]], _Resolution]:
+    """Resolve every credit to an author id, applying author files' variants, and build authors;
+    also each paper's distinct author ids."""
     resolution = _resolution(papers, parsed, diags, cache)
     remap = resolution.remap
+    kept = cache.papers if cache is not None else {}
     resolved: dict[str, Paper] = {}
+    ids: dict[str, tuple[str, ...]] = {}
     for key, paper in papers.items():
+        hit = kept.get(key)
+        if hit is not None and hit[0] is paper:
+            resolved[key], ids[key] = hit[1], hit[2]
+            continue
+        parsed_paper = paper
         # Papers no author file touches stay the same objects: cheaper, and an incremental
         # rebuild compares them by identity first.
         if any(c.author_id in remap for c in paper.authors):
             paper = replace(paper, authors=tuple(
                 Credit(c.name, remap.get(c.author_id, c.author_id)) for c in paper.authors))
         resolved[key] = paper
-    return resolved, resolution
+        ids[key] = tuple(dict.fromkeys(c.author_id for c in paper.authors))
+        if cache is not None:
+            kept[key] = (parsed_paper, paper, ids[key])
+    return resolved, ids, resolution
 
 
 def _check_references(
@@ -257,7 +272,7 @@ def build_corpus(parsed: ParsedSources, diags: Diagnostics,
     papers = _unique_papers(parsed, diags)
     conditions = {c.id: c for c in sorted(parsed.conditions, key=lambda c: (c.name.lower(), c.id))}
     _check_references(parsed, papers, conditions, diags)
-    papers, resolution = _authors(papers, parsed, diags, cache)
+    papers, author_ids, resolution = _authors(papers, parsed, diags, cache)
     authors = resolution.authors
     papers = dict(sorted(papers.items(), key=lambda kv: library_order(kv[1])))
     annotations = {a.key: a for a in parsed.annotations if a.key in papers}
@@ -282,8 +297,8 @@ def build_corpus(parsed: ParsedSources, diags: Diagnostics,
         return tuple(sorted((k for k in set(keys) if k in papers), key=order.__getitem__))
 
     by_author: dict[str, list[str]] = defaultdict(list)
-    for key, paper in papers.items():
-        for aid in dict.fromkeys(c.author_id for c in paper.authors):
+    for key in papers:
+        for aid in author_ids[key]:
             by_author[aid].append(key)
 
     by_condition: dict[str, set[str]] = defaultdict(set)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ketsite.config import SiteConfig
@@ -138,13 +139,20 @@ def index_routes(corpus: Corpus, config: SiteConfig) -> list[Route]:
     return routes
 
 
-def page_count(corpus: Corpus, config: SiteConfig) -> int:
+def page_count(corpus: Corpus, config: SiteConfig,
+               enough: Callable[[int, int], bool] | None = None) -> int:
     """The number of HTML pages of the site (404 included), as ``index_routes`` and
     ``entity_routes`` make them, counted without making them: the sitemap must know how many
-    files it needs before rendering."""
+    files it needs before rendering.
+
+    ``enough(low, high)``: whether any count in ``[low, high]`` will do for the caller; then
+    one of them is returned without counting the letters of the authors index (a pass over
+    every author, at each rebuild)."""
     years = Counter(p.year for p in corpus.papers.values())
     papers = len(paper_pages(sorted(years.items(), reverse=True), config.pagination.papers))
-    authors = 1
-    if authors_split(corpus, config):
-        authors += len({author_letter(a.name.family) for a in corpus.authors.values()})
-    return entity_page_count(corpus) + papers + authors
+    known = entity_page_count(corpus) + papers + 1
+    if not authors_split(corpus, config):
+        return known
+    if enough is not None and enough(known + 1, known + len(LETTERS)):
+        return known + 1
+    return known + len({author_letter(a.name.family) for a in corpus.authors.values()})

@@ -29,6 +29,7 @@ from ketsite.engine import Builder
 from ketsite.output import OutputError
 from ketsite.render import RenderError
 from ketsite.site.routes import LinkStyle, Route
+from ketsite.sources import latex
 
 PREFIX = "/__ketsite/"
 RELOAD_JS = PREFIX + "livereload.js"
@@ -371,6 +372,7 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 8000,
               "try another --port (0 picks a free one)", file=sys.stderr)
         return 2
     site.rebuild()
+    latex.prime()  # before the first edit, not during it
     url = f"http://{host}:{server.server_address[1]}/"
     stop = threading.Event()
     watcher = threading.Thread(target=watch, args=(site, stop), name="ketsite-watch", daemon=True)

@@ -136,6 +136,13 @@ def _converter():  # type: ignore[no-untyped-def]
     return LatexNodes2Text(math_mode="verbatim", strict_latex_spaces=False)
 
 
+def prime() -> None:
+    """Import and set up pylatexenc now. A build whose sources all come from the parse cache never
+    needs it, so a long-running ``ketsite serve`` would pay for it (a few hundred milliseconds)
+    during the first edit that brings LaTeX the fast path leaves to it."""
+    _converter()
+
+
 def decode_with_pylatexenc(text: str) -> str:
     try:
         return str(_converter().latex_to_text(text))

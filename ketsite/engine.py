@@ -29,6 +29,8 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import compress, repeat
+from operator import is_not
 from pathlib import Path
 from typing import Any
 
@@ -355,12 +357,16 @@ def _changed(name: str, before: Any, after: Any, changed: set[Dep]) -> None:
     # order too, before looking for which entries differ.
     if before == after and list(before) == list(after):
         return
+    # The entries whose values are not the very same objects, found in C (most are: unchanged
+    # sources keep their objects), then compared by value in Python.
     missing = object()
+    keys = list(after)
+    values = list(after.values())
+    before_values = list(map(before.get, keys, repeat(missing)))
     found = False
-    for key, value in after.items():
-        prev = before.get(key, missing)
-        if prev is not value and prev != value:
-            changed.add((name, key))
+    for i in compress(range(len(keys)), map(is_not, before_values, values)):
+        if before_values[i] != values[i]:
+            changed.add((name, keys[i]))
             found = True
     for key in before.keys() - after.keys():
         changed.add((name, key))
@@ -517,7 +523,8 @@ class Builder:
             diags.error(SourceLocation(path, exc.line), str(exc).split(": ", 1)[-1])
             return self._finish(result, start)
         self._save_state()
-        self.memo.save()
+        if not self.deferred:  # else after them: not while the open pages wait
+            self.memo.save()
         return self._finish(result, start)
 
     def _finish(self, result: BuildResult, start: float) -> BuildResult:
@@ -712,6 +719,7 @@ class Builder:
             self.state = None  # those files are stale and their reads unknown: next build is full
             self.readers = None
             raise
+        self.memo.save()
         result.timings["render"] = time.perf_counter() - start
         result.files = len(state.digests)
         result.pages = state.pages  # deferred files all existed before: no new page

@@ -10,6 +10,8 @@ import functools
 import posixpath
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import repeat
+from operator import attrgetter
 from typing import NamedTuple
 
 from ketsite.diagnostics import Diagnostics, SourceLocation
@@ -188,16 +190,25 @@ def entity_routes(corpus: Corpus) -> list[Route]:
 
 def entity_signature(corpus: Corpus) -> tuple[object, ...]:
     """What the routes of the entities are made from — ids, slugs, source files, which authors
-    have a single paper — and nothing else: the routes of every paper, author, condition and review (their pages and export files)
-    are the same as long as this is. Papers by key: a title edit reorders the library, not this."""
+    have a single paper — and nothing else: the routes of every paper, author, condition and
+    review (their pages and export files) are the same as long as this is. Papers by key: a
+    title edit reorders the library, not this. Gathered with ``map`` (a pass in C), as it is at
+    every rebuild."""
     papers, annotations, by_author = corpus.papers, corpus.annotations, corpus.papers_by_author
+    keys = sorted(papers)
+    by_key = [papers[k] for k in keys]
+    authors = list(corpus.authors)
     return (
-        tuple((k, papers[k].slug, papers[k].loc.path,
-               annotations[k].loc.path if k in annotations else "") for k in sorted(papers)),
+        keys,
+        list(map(attrgetter("slug"), by_key)),
+        list(map(attrgetter("loc.path"), by_key)),
+        sorted(zip(annotations, map(attrgetter("loc.path"), annotations.values()), strict=True)),
+        authors,
+        list(map(attrgetter("loc.path"), corpus.authors.values())),
         # an author of one paper has no export files of their own (exports.own_files)
-        tuple((k, a.loc.path, len(by_author.get(k, ())) == 1) for k, a in corpus.authors.items()),
-        tuple((k, c.loc.path) for k, c in corpus.conditions.items()),
-        tuple((k, r.loc.path) for k, r in corpus.reviews.items()),
+        list(map(len, map(by_author.get, authors, repeat(())))),
+        [(k, c.loc.path) for k, c in corpus.conditions.items()],
+        [(k, r.loc.path) for k, r in corpus.reviews.items()],
     )
 
 

@@ -131,7 +131,7 @@ def plan(project: Project, style: LinkStyle, diags: Diagnostics, live_reload: bo
     corpus, config = project.corpus, project.config
     extra.extend(index_routes(corpus, config))  # papers/page/2/, authors/letter/a/
     extra.extend(extra_routes(corpus, config))
-    signature = (config, entity_signature(corpus)) if kept is not None else None
+    signature = (config, entity_signature(corpus, kept)) if kept is not None else None
     if kept is not None and kept.signature == signature and kept.pages is not None \
             and kept.files is not None:
         pages, entity_files = kept.pages, kept.files

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 
 from ketsite.diagnostics import Diagnostic, Diagnostics, SourceLocation
 from ketsite.model.citations import find_citations
@@ -61,7 +62,22 @@ def _suggest(value: str, choices: list[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def _all_distinct(values: list[str]) -> bool:
+    return len(set(values)) == len(values)
+
+
+_KEY = attrgetter("key")
+
+
 def _unique_papers(parsed: ParsedSources, diags: Diagnostics) -> dict[str, Paper]:
+    """The papers by key, each key and identifier (DOI, PMID, PMCID) reported where it is used a
+    second time. Checked in C first (at every rebuild), and one by one only if something repeats."""
+    keys = list(map(_KEY, parsed.papers))
+    if _all_distinct(list(map(str.lower, keys))) and all(
+        _all_distinct([v.lower() for v in map(attrgetter(attr), parsed.papers) if v is not None])
+        for attr in ("doi", "pmid", "pmcid")
+    ):
+        return dict(zip(keys, parsed.papers, strict=True))
     papers: dict[str, Paper] = {}
     by_folded: dict[str, Paper] = {}
     for paper in parsed.papers:

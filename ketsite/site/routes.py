@@ -188,25 +188,37 @@ def entity_routes(corpus: Corpus) -> list[Route]:
     return _entity_routes(corpus)
 
 
-def entity_signature(corpus: Corpus) -> tuple[object, ...]:
+def entity_signature(corpus: Corpus, kept: EntityRoutes | None = None) -> tuple[object, ...]:
     """What the routes of the entities are made from — ids, slugs, source files, which authors
     have a single paper — and nothing else: the routes of every paper, author, condition and
     review (their pages and export files) are the same as long as this is. Papers by key: a
-    title edit reorders the library, not this. Gathered with ``map`` (a pass in C), as it is at
-    every rebuild."""
-    papers, annotations, by_author = corpus.papers, corpus.annotations, corpus.papers_by_author
+    title edit reorders the library, not this.
+
+    With ``kept``, the authors' part is taken from the last build when ``corpus.authors`` is the
+    very object it was made from: the model keeps that object while the credits of all papers
+    and the author files are equal (``model.corpus.CorpusCache``), and then the number of papers
+    of each author is the same too."""
+    papers, annotations = corpus.papers, corpus.annotations
     keys = sorted(papers)
     by_key = [papers[k] for k in keys]
-    authors = list(corpus.authors)
+    if kept is not None and kept.authors is corpus.authors and kept.authors_part is not None:
+        authors_part = kept.authors_part
+    else:
+        authors = list(corpus.authors)
+        authors_part = (
+            authors,
+            list(map(attrgetter("loc.path"), corpus.authors.values())),
+            # an author of one paper has no export files of their own (exports.own_files)
+            list(map(len, map(corpus.papers_by_author.get, authors, repeat(())))),
+        )
+        if kept is not None:
+            kept.authors, kept.authors_part = corpus.authors, authors_part
     return (
         keys,
         list(map(attrgetter("slug"), by_key)),
         list(map(attrgetter("loc.path"), by_key)),
         sorted(zip(annotations, map(attrgetter("loc.path"), annotations.values()), strict=True)),
-        authors,
-        list(map(attrgetter("loc.path"), corpus.authors.values())),
-        # an author of one paper has no export files of their own (exports.own_files)
-        list(map(len, map(by_author.get, authors, repeat(())))),
+        authors_part,
         [(k, c.loc.path) for k, c in corpus.conditions.items()],
         [(k, r.loc.path) for k, r in corpus.reviews.items()],
     )
@@ -221,6 +233,8 @@ class EntityRoutes:
     signature: tuple[object, ...] | None = None
     pages: list[Route] | None = None
     files: list[Route] | None = None
+    authors: object = None  # the corpus.authors the authors' part of the signature was made from
+    authors_part: tuple[list[object], ...] | None = None
 
 
 def _defined_at(route: Route, corpus: Corpus) -> SourceLocation | None:

@@ -38,3 +38,22 @@ def test_benchmark_at_1000_papers_prints_its_table(tmp_path):
     # The edited paper, its authors, conditions and the indexes listing it: a handful of pages.
     assert 0 < int(warm["written"]) < 60 and int(warm["rendered"]) < int(cold["rendered"]) / 10
     assert "N=1000 papers" in proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_serve_benchmark_shows_each_edit_in_the_browser(tmp_path):
+    """benchmarks/serve_e2e.py: ketsite serve and Chromium, each saved edit seen in the page."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "serve_e2e.py"), "--n", "200", "--edits", "2",
+         "--work", str(tmp_path)],
+        capture_output=True, text=True, timeout=900, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if re.match(r"\| \d+ \|", line)]
+    assert len(rows) == 2, proc.stdout
+    for row in rows:
+        visible, noticed, pages, _rest = (float(c) for c in row.strip("|").split("|")[1:5])
+        assert 0 < noticed < visible and 0 < pages < visible, row
+        assert "data files" in row  # the pages came first, the data files after
+    assert "median" in proc.stdout

@@ -13,6 +13,7 @@ from typing import Any
 
 from ketsite import __version__
 from ketsite.config import SiteConfig
+from ketsite.jsontext import dumps_indented
 from ketsite.memo import Pieces
 from ketsite.model.corpus import Corpus
 from ketsite.model.entities import Annotation, Author, Condition, Paper, Review
@@ -140,7 +141,7 @@ def graph(ctx: object) -> dict[str, object]:
 def _text(value: object) -> str:
     """``value`` as ``json.dumps(indent=1)`` writes it two levels deep (an item of a top-level
     list), so a file is a join of such texts. JSON strings hold no raw newline."""
-    return json.dumps(value, ensure_ascii=False, indent=1).replace("\n", "\n  ")
+    return dumps_indented(value, 1).replace("\n", "\n  ")
 
 
 def part_text(fn: Any, *args: Any) -> tuple[str, str]:

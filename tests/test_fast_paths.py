@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import string
 
 import pytest
@@ -132,3 +134,23 @@ def test_page_hrefs_equal_relative_href(to_path, from_path, style):
 
     style = LinkStyle(style)
     assert Hrefs(from_path, style)(to_path) == relative_href(from_path, to_path, style)
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text()
+    | st.floats(allow_nan=True, allow_infinity=True),
+    lambda children: st.lists(children, max_size=4) | st.tuples(children, children)
+    | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    | st.dictionaries(st.integers(), children, max_size=2),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSON_VALUES, st.sampled_from([1, 2]))
+def test_indented_json_is_exactly_json_dumps(value, indent):
+    """JSON-LD, CSL-JSON and the graph are written by jsontext.dumps_indented: the very text
+    json.dumps(ensure_ascii=False, indent=...) writes, for any JSON value."""
+    from ketsite.jsontext import dumps_indented
+
+    assert dumps_indented(value, indent) == json.dumps(value, ensure_ascii=False, indent=indent)

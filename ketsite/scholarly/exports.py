@@ -10,10 +10,10 @@ pure function of the route and the corpus, so the files are byte-identical betwe
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 
 from ketsite.config import SiteConfig
+from ketsite.jsontext import dumps_indented
 from ketsite.memo import Pieces
 from ketsite.model.corpus import Corpus
 from ketsite.model.entities import Paper
@@ -99,7 +99,7 @@ def ris_record(paper: Paper) -> str:
 
 def csl_json_item(paper: Paper) -> str:
     """One paper's CSL-JSON object as it appears inside the file's top-level array."""
-    return json.dumps(csl_item(paper), ensure_ascii=False, indent=2).replace("\n", "\n  ")
+    return dumps_indented(csl_item(paper), 2).replace("\n", "\n  ")
 
 
 def _join_csl(items: list[str]) -> str:

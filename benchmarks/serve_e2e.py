@@ -132,10 +132,12 @@ def main(argv: list[str] | None = None) -> int:
         server.wait(timeout=30)
 
     print(f"ketsite serve, N={args.n}: saved edit → visible in Chromium, {len(times)} edits")
-    print("| edit | visible (s) | change noticed (s) | pages rebuilt (s) | rest: reload (s) | server |")
+    print("| edit | visible (s) | change noticed (s) | pages rebuilt (s) | rest: reload (s) "
+          "| server |")
     print("|---:|---:|---:|---:|---:|---|")
     for i, (s, (noticed, pages, line)) in enumerate(zip(times, rows, strict=True), start=1):
-        print(f"| {i} | {s:.2f} | {noticed:.2f} | {pages:.2f} | {s - noticed - pages:.2f} | {line} |")
+        rest = s - noticed - pages
+        print(f"| {i} | {s:.2f} | {noticed:.2f} | {pages:.2f} | {rest:.2f} | {line} |")
     print(f"median {statistics.median(times):.2f} s, max {max(times):.2f} s")
     return 0
 

@@ -335,15 +335,12 @@ def _changed_routes(before: RouteTable, after: RouteTable, changed: set[Dep]) ->
     if len(before.segments) != len(after.segments) or not before.segments:
         _changed("routes", before.routes, after.routes, changed)
         return
-    found: set[Dep] = set()
+    # A route that moved from one list to another shows as deleted from one and added to the
+    # other: (routes, key) either way, and (routes, ANY).
     for old_list, new_list in zip(before.segments, after.segments, strict=True):
         if old_list is not new_list:
             _changed("routes", {(r.kind, r.ident): r for r in old_list},
-                     {(r.kind, r.ident): r for r in new_list}, found)
-    for dep in found:
-        changed.add(dep)
-    # a route that went from one list to another changed the order, and shows as deleted from one
-    # list and added to the other: (routes, key) either way, and (routes, ANY)
+                     {(r.kind, r.ident): r for r in new_list}, changed)
 
 
 def _changed(name: str, before: Any, after: Any, changed: set[Dep]) -> None:
@@ -641,7 +638,7 @@ class Builder:
         sizes = dict(old.sizes)
         written = self._store(outputs, digests, sizes, missing)
         # Only a route that moved or went away can leave a file behind: the old paths of those
-        # no route claims now (paths were unique in the old table, and unchanged routes kept theirs).
+        # no route claims now (paths were unique in the old table; unchanged routes kept theirs).
         before = old.routes.routes
         claimed = {table[k].path for k in moved} | set(files)
         removed = sorted(({before[k].path for k in moved | gone if k in before} - claimed)

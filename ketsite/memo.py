@@ -88,8 +88,7 @@ class Memo:
 
     def call(self, namespace: str, key: str, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)``, or its result from an earlier call whose ``key`` was the same."""
-        if not self._loaded:
-            self._load()
+        self.load()
         digest = namespace + ":" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
         value = self.entries.get(digest, _MISSING)
         if value is _MISSING:

@@ -70,6 +70,21 @@ class PageParser(HTMLParser):
             self.h1[-1] += data
 
 
+def record_renders(monkeypatch) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(kind, ident) of every route the engine renders from now on."""
+    from ketsite.engine import RouteRenderer
+
+    rendered: list[tuple[str, str]] = []
+    render = RouteRenderer.__call__
+
+    def spy(self, route):  # type: ignore[no-untyped-def]
+        rendered.append((route.kind, route.ident))
+        return render(self, route)
+
+    monkeypatch.setattr(RouteRenderer, "__call__", spy)
+    return rendered
+
+
 def parse_page(path: Path) -> PageParser:
     parser = PageParser()
     parser.feed(path.read_text(encoding="utf-8"))

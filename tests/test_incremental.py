@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sitetools import REPO, load_synth
+from sitetools import REPO, load_synth, record_renders
 
 from ketsite.build import build
 from ketsite.engine import Builder
@@ -494,18 +494,9 @@ def test_a_title_edit_renders_only_the_condition_pages_listing_that_paper(librar
                                                                           monkeypatch):
     """Condition pages order their matrix by library order read from their own papers only; were
     they to read the whole library, every condition page would follow every edit."""
-    from ketsite.engine import RouteRenderer
-
     builder = Builder(library, None, jobs=1)
     builder.build()
-    rendered: list[tuple[str, str]] = []
-    render = RouteRenderer.__call__
-
-    def spy(self, route):  # type: ignore[no-untyped-def]
-        rendered.append((route.kind, route.ident))
-        return render(self, route)
-
-    monkeypatch.setattr(RouteRenderer, "__call__", spy)
+    rendered = record_renders(monkeypatch)
     edit_bib_title(library)
     result = builder.build()
     assert result.mode == "incremental" and rendered
@@ -533,7 +524,8 @@ def test_long_running_builder_reports_a_path_clash_made_by_an_edit(library, tmp_
                     for key in ("clash:2020", "clash-2020"))  # both at papers/clash-2020/
     bib.write_text(text + added)
     messages = [d.format() for d in builder.build().diagnostics.sorted()]
-    assert any("would be written to 'papers/clash-2020/index.html'" in m for m in messages), messages
+    clash = "would be written to 'papers/clash-2020/index.html'"
+    assert any(clash in m for m in messages), messages
     bib.write_text(text)
     result = builder.build()
     assert not result.diagnostics.has_errors

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from pagetypes import build_paged_site
-from sitetools import REPO, broken_links, parse_page, resolve_link, write_files
+from sitetools import REPO, broken_links, parse_page, record_renders, resolve_link, write_files
 
 from ketsite.build import build, load_project, plan
 from ketsite.config import Pagination, load_config
@@ -379,21 +379,6 @@ def test_a_reader_pages_through_the_papers_index_and_jumps_to_a_year_from_file_u
     assert page.console_errors == [] and page.external_requests == []
 
 
-def _record_renders(monkeypatch) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    """(kind, ident) of every route rendered from now on."""
-    from ketsite.engine import RouteRenderer
-
-    rendered: list[tuple[str, str]] = []
-    render = RouteRenderer.__call__
-
-    def spy(self, route):  # type: ignore[no-untyped-def]
-        rendered.append((route.kind, route.ident))
-        return render(self, route)
-
-    monkeypatch.setattr(RouteRenderer, "__call__", spy)
-    return rendered
-
-
 def test_a_title_edit_re_renders_only_the_index_page_listing_that_paper(tmp_path, monkeypatch):
     """What makes an edit fast: each page of an index reads only the entries it lists, and no
     other page depends on them (the menu links to the first page by its fixed path)."""
@@ -402,7 +387,7 @@ def test_a_title_edit_re_renders_only_the_index_page_listing_that_paper(tmp_path
     root = _library(tmp_path / "src", {2021: 3, 2020: 2, 2019: 3, 2018: 4})
     builder = Builder(root, tmp_path / "site", jobs=1)
     assert builder.build().mode == "full"
-    rendered = _record_renders(monkeypatch)
+    rendered = record_renders(monkeypatch)
     bib = root / "bib" / "library.bib"
     bib.write_text(bib.read_text().replace("Paper 0 of 2019}", "Paper 0 of 2019, revised}"))
     result = builder.build()
@@ -427,7 +412,7 @@ def test_a_title_edit_that_moves_a_paper_within_its_page_re_renders_that_page_al
     root = _library(tmp_path / "src", {2021: 3, 2020: 2, 2019: 3, 2018: 4})
     builder = Builder(root, tmp_path / "site", jobs=1)
     assert builder.build().mode == "full"
-    rendered = _record_renders(monkeypatch)
+    rendered = record_renders(monkeypatch)
     bib = root / "bib" / "library.bib"
     bib.write_text(bib.read_text().replace("Paper 2 of 2019}", "A revised paper 2 of 2019}"))
     result = builder.build()

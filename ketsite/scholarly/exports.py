@@ -2,10 +2,11 @@
 
 Every paper page, condition, author and review page links to three files holding its papers, and
 ``data/library.*`` holds them all (an author of a single paper links to that paper's files, saved
-under the author's name: :func:`own_files`). BibTeX re-emits the fields exactly as written in ``bib/`` (LaTeX
-kept, source order), so a round trip through ketsite changes nothing. RIS and CSL-JSON are made from
-the decoded paper. Routes are known before rendering (:func:`routes`), and :func:`generate` is a
-pure function of the route and the corpus, so the files are byte-identical between builds.
+under the author's name: :func:`own_files`). BibTeX re-emits the fields exactly as written in
+``bib/`` (LaTeX kept, source order), so a round trip through ketsite changes nothing. RIS and
+CSL-JSON are made from the decoded paper. Routes are known before rendering (:func:`routes`), and
+:func:`generate` is a pure function of the route and the corpus, so the files are byte-identical
+between builds.
 """
 
 from __future__ import annotations

@@ -379,9 +379,10 @@ def test_a_reader_pages_through_the_papers_index_and_jumps_to_a_year_from_file_u
     assert page.console_errors == [] and page.external_requests == []
 
 
-def test_a_title_edit_re_renders_only_the_index_page_listing_that_paper(tmp_path, monkeypatch):
-    """What makes an edit fast: each page of an index reads only the entries it lists, and no
-    other page depends on them (the menu links to the first page by its fixed path)."""
+def _retitle(tmp_path: Path, monkeypatch,  # type: ignore[no-untyped-def]
+             old: str, new: str) -> list[tuple[str, str]]:
+    """Build a 12-paper library with a long-running builder, retitle one paper (``old`` → ``new``
+    in its title), rebuild; the routes the rebuild rendered. The site equals a clean build."""
     from ketsite.engine import Builder
 
     root = _library(tmp_path / "src", {2021: 3, 2020: 2, 2019: 3, 2018: 4})
@@ -389,13 +390,21 @@ def test_a_title_edit_re_renders_only_the_index_page_listing_that_paper(tmp_path
     assert builder.build().mode == "full"
     rendered = record_renders(monkeypatch)
     bib = root / "bib" / "library.bib"
-    bib.write_text(bib.read_text().replace("Paper 0 of 2019}", "Paper 0 of 2019, revised}"))
+    bib.write_text(bib.read_text().replace(old + "}", new + "}"))
     result = builder.build()
+    by_rebuild = list(rendered)  # before the clean build below, which the spy sees too
     assert result.mode == "incremental" and not result.diagnostics.has_errors
+    assert _tree(tmp_path / "site") == _tree(_full(root, tmp_path / "clean"))
+    return by_rebuild
+
+
+def test_a_title_edit_re_renders_only_the_index_page_listing_that_paper(tmp_path, monkeypatch):
+    """What makes an edit fast: each page of an index reads only the entries it lists, and no
+    other page depends on them (the menu links to the first page by its fixed path)."""
+    rendered = _retitle(tmp_path, monkeypatch, "Paper 0 of 2019", "Paper 0 of 2019, revised")
     assert "Paper 0 of 2019, revised" in _html(tmp_path / "site" / "papers" / "page" / "3" /
                                                "index.html")
     assert [r for r in rendered if r[0] in ("papers", "authors")] == [("papers", "3")]
-    assert _tree(tmp_path / "site") == _tree(_full(root, tmp_path / "clean"))
 
 
 def _full(root: Path, out: Path) -> Path:
@@ -407,18 +416,8 @@ def test_a_title_edit_that_moves_a_paper_within_its_page_re_renders_that_page_al
         tmp_path, monkeypatch):
     """The benchmark's edit ("Revised: …") moves the paper within its year: the route of its page
     changes, and no other page reads that route (pager and year list come from the outline)."""
-    from ketsite.engine import Builder
-
-    root = _library(tmp_path / "src", {2021: 3, 2020: 2, 2019: 3, 2018: 4})
-    builder = Builder(root, tmp_path / "site", jobs=1)
-    assert builder.build().mode == "full"
-    rendered = record_renders(monkeypatch)
-    bib = root / "bib" / "library.bib"
-    bib.write_text(bib.read_text().replace("Paper 2 of 2019}", "A revised paper 2 of 2019}"))
-    result = builder.build()
-    assert result.mode == "incremental" and not result.diagnostics.has_errors
+    rendered = _retitle(tmp_path, monkeypatch, "Paper 2 of 2019", "A revised paper 2 of 2019")
     listed = _papers_listed(tmp_path / "site" / "papers" / "page" / "3" / "index.html")
     assert listed.index("p2019x2") < listed.index("p2019x0"), listed  # now first of 2019 (A–Z)
     # (The letter page of its authors is rendered too: it reads their papers, now in a new order.)
     assert [r for r in rendered if r[0] == "papers"] == [("papers", "3")]
-    assert _tree(tmp_path / "site") == _tree(_full(root, tmp_path / "clean"))

@@ -130,6 +130,16 @@ class FragmentStore:
         # discover's ReadCache) is not hashed again.
         self._keys: dict[str, tuple[SourceFile, str]] = {}
 
+    def in_memory(self) -> tuple[dict[str, Fragment], dict[str, tuple[SourceFile, str]]]:
+        """The fragments and source keys this store holds, for :meth:`adopt` in a new process."""
+        return self.memory, self._keys
+
+    def adopt(self, fragments: dict[str, Fragment],
+              keys: dict[str, tuple[SourceFile, str]]) -> None:
+        """Take over what another store held (a previous process's; still keyed by content)."""
+        self.memory.update(fragments)
+        self._keys.update(keys)
+
     def key(self, kind: str, source: SourceFile) -> str:
         seen = self._keys.get(source.rel)
         if seen is not None and seen[0] is source:

@@ -34,14 +34,15 @@ from operator import is_not
 from pathlib import Path
 from typing import Any
 
-from ketsite.cache import CACHE_DIR, FragmentStore, LoadStats, parse_all
+from ketsite.cache import CACHE_DIR, Fragment, FragmentStore, LoadStats, parse_all
 from ketsite.config import load_config
 from ketsite.diagnostics import Diagnostics, SourceLocation, relative_path
 from ketsite.generators import GENERATORS, generate, in_parent
-from ketsite.memo import Memo
+from ketsite.memo import Memo, Pieces
 from ketsite.model.corpus import Corpus, CorpusCache, build_corpus
 from ketsite.output import (
     FreshTreeWriter,
+    Listing,
     new_folder,
     remove_file,
     replace_file,
@@ -58,13 +59,13 @@ from ketsite.site.tracking import (
     TrackedRoutes,
     page_list,
 )
-from ketsite.sources.discover import ReadCache, discover
+from ketsite.sources.discover import ReadCache, SourceFile, discover
 
 log = logging.getLogger(__name__)
 
 #: Below this many routes to render, worker processes cost more than they save.
 PARALLEL_MIN_ROUTES = 2000
-STATE_FORMAT = 2
+STATE_FORMAT = 3
 #: Dirty pages of this many bytes in all (last build) are rendered by worker processes.
 PARALLEL_MIN_BYTES = 2_000_000
 
@@ -110,6 +111,26 @@ class BuildState:
     digests: dict[str, bytes]  # output path → digest of its bytes
     sizes: dict[str, int] = field(default_factory=dict)  # output path → bytes (a cost estimate)
     pages: int = -1  # HTML files among the digests (-1: not counted yet)
+
+
+@dataclass
+class Session:
+    """What a Builder keeps between builds, saved for ``build --incremental`` in a new process.
+
+    Not only the last build's :class:`BuildState`: the caches ``ketsite serve`` keeps in memory
+    too — sources as read, parsed fragments, resolved authors, entity routes, the pieces of the
+    library-wide files. Without them a new process made all of those again (at ten thousand papers
+    most of its time). One pickle, so the objects they share stay shared: the caches compare
+    identity first, and an unchanged source's objects are then the very ones the last build used.
+    """
+
+    state: BuildState
+    reads: ReadCache
+    fragments: dict[str, Fragment]
+    keys: dict[str, tuple[SourceFile, str]]
+    corpus_cache: CorpusCache
+    entity_routes: EntityRoutes
+    pieces: Pieces
 
 
 def _count_pages(digests: dict[str, bytes]) -> int:
@@ -426,6 +447,7 @@ class Builder:
         self.deferred: list[tuple[RouteRenderer, list[Route]]] = []  # see build(defer=…)
         # Who read what, for a process that keeps its state in memory (serve): see Readers.
         self.readers: Readers | None = None
+        self._listing: Listing | None = None  # the output folder's files, see _incremental
 
     # state on disk, for `ketsite build --incremental` in a new process
     def _state_path(self) -> Path:
@@ -434,14 +456,21 @@ class Builder:
         return self.cache_dir / f"state-{name}.pickle"
 
     def _load_state(self) -> None:
+        """Become the Builder that made the last build, as far as its caches go (see
+        :class:`Session`); each of them is checked again against the sources before use."""
         if self._state_loaded or not self.persist_state:
             return
         self._state_loaded = True
         try:
             with open(self._state_path(), "rb") as f:
-                fmt, state = pickle.load(f)
-            if fmt == STATE_FORMAT and isinstance(state, BuildState):
-                self.state = state
+                fmt, session = pickle.load(f)
+            if fmt == STATE_FORMAT and isinstance(session, Session):
+                self.state = session.state
+                self.reads = session.reads
+                self.store.adopt(session.fragments, session.keys)
+                self.corpus_cache = session.corpus_cache
+                self.entity_routes = session.entity_routes
+                self.memo.pieces = session.pieces
         except FileNotFoundError:
             pass
         except Exception as exc:  # a damaged state file means a full build, never a failed one
@@ -451,11 +480,13 @@ class Builder:
         if not self.persist_state or self.state is None:
             return
         path = self._state_path()
+        session = Session(self.state, self.reads, *self.store.in_memory(), self.corpus_cache,
+                          self.entity_routes, self.memo.pieces.live(self.state.corpus))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".state-", dir=path.parent)
             with os.fdopen(fd, "wb") as f:
-                pickle.dump((STATE_FORMAT, self.state), f, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((STATE_FORMAT, session), f, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, path)
         except OSError as exc:
             log.debug("cannot save build state: %s", exc)
@@ -480,6 +511,9 @@ class Builder:
         try:
             return self._build(incremental, gc_enabled, defer if self.out is None else None)
         finally:
+            if self._listing is not None:
+                self._listing.close()
+                self._listing = None
             gc.unfreeze()
             if gc_enabled:
                 gc.enable()
@@ -492,6 +526,10 @@ class Builder:
         diags = Diagnostics()
         result = BuildResult(diags)
         t = time.perf_counter()
+        if incremental and self.persist_state and self.out is not None and self.out.is_dir():
+            self._listing = Listing(self.out)  # before the state loads: see Listing
+        if incremental:
+            self._load_state()
         sources = discover(self.root, diags, self.reads)
         config = load_config(sources.config, diags)
         stats = LoadStats()
@@ -505,8 +543,6 @@ class Builder:
             plan(project, self.style, diags)  # output-path collisions too: one run reports all
             result.timings["model"] = time.perf_counter() - t
             return self._finish(result, start)
-        if incremental:
-            self._load_state()
         previous = self.state.routes if self.state is not None else None
         ctx, files, dirs = plan(project, self.style, diags, self.live_reload, previous,
                                 self.entity_routes)
@@ -620,10 +656,13 @@ class Builder:
         moved = {k for name, k in changed if name == "routes" and k != ANY}
         gone = {k for k in moved if k not in table}
         moved -= gone
-        # A new process trusts the output folder only as far as a stat per file: a page deleted
-        # by hand is rendered again. (A long-running process owns its folder.)
-        missing = {p for p in old.digests if not os.path.isfile(os.path.join(self.out, p))} \
-            if self.persist_state and self.out is not None else set()
+        # A new process checks that the files of the last build are there: a page deleted by
+        # hand is rendered again. (A long-running process owns its folder.)
+        missing: set[str] = set()
+        if self.persist_state and self.out is not None:
+            listed = self._listing.result() if self._listing is not None else None
+            missing = old.digests.keys() - listed if listed is not None else {
+                p for p in old.digests if not os.path.isfile(os.path.join(self.out, p))}
         old_deps = old.deps
         if self.readers is not None:  # a long-running process: look up who read what changed
             keys = moved | self.readers.of(changed)

@@ -9,10 +9,11 @@ saves it. A key must cover every input of the function (and the versions of the 
 A Memo also carries :class:`Pieces`: the parts of the files listing the whole library (one paper's
 node and edges in ``data/graph.json``, its record in ``data/library.ris``, its search document),
 kept in memory for the life of the process (``ketsite serve`` keeps one Builder, hence one Memo),
-so a rebuild after a one-paper edit recomputes that paper's parts and joins the rest. Pieces never
-leave their process: sent back from a worker they would be copies of the corpus objects, which
-compare field by field (slower than making most pieces again), so the engine renders the files
-made of them in the parent (``generators.in_parent``).
+so a rebuild after a one-paper edit recomputes that paper's parts and joins the rest. Pieces only
+leave their process with the whole state of a Builder (``build --incremental``, saved with the
+corpus their arguments belong to). Sent back from a worker they would be copies of the corpus
+objects, which compare field by field (slower than making most pieces again), so the engine
+renders the files made of them in the parent (``generators.in_parent``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class Pieces:
     sources are the very same objects (the parse cache keeps them), which compare by identity
     first; equal arguments that are other objects replace the kept ones, so that comparison is
     made once. One entry per (namespace, ident): a changed paper replaces its entry; entries of
-    deleted papers stay until the process ends (one per ident ever seen). In memory only.
+    deleted papers stay until the process ends (one per ident ever seen). ``build --incremental``
+    saves them with its state (:class:`ketsite.engine.Session`), the live ones only.
     """
 
     def __init__(self) -> None:
@@ -55,6 +57,17 @@ class Pieces:
         value = fn(*args)
         self.entries[key] = (args, value)
         return value
+
+
+    def live(self, corpus: Any) -> Pieces:
+        """The entries whose ident is still an entity of ``corpus`` (or none): what is worth
+        saving, so a saved set does not keep every paper that ever was."""
+        idents = {""}
+        for mapping in (corpus.papers, corpus.authors, corpus.conditions, corpus.reviews):
+            idents.update(mapping)
+        kept = Pieces()
+        kept.entries = {k: v for k, v in self.entries.items() if k[1] in idents}
+        return kept
 
 
 class Memo:

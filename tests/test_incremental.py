@@ -428,16 +428,22 @@ def test_one_process_rebuilding_after_every_kind_of_edit_equals_clean_builds(lib
         assert builder.files == expected, name
 
 
-@pytest.mark.parametrize("first_jobs", [1, 2])
+@pytest.mark.parametrize(("first_jobs", "process"), [(1, "same"), (2, "same"), (2, "new")])
 def test_a_one_paper_edit_makes_only_that_papers_parts_again(library, tmp_path, monkeypatch,
-                                                             first_jobs):
+                                                             first_jobs, process):
     """After a first build, serial or parallel, a one-paper edit makes that paper's parts of the
-    library-wide files again, and no other."""
+    library-wide files again, and no other: in the process that built (``serve``), and in a new
+    one (``build --incremental``, from the state the first build saved)."""
     from ketsite import graph, search
     from ketsite.scholarly import exports
 
-    builder = Builder(library, None, jobs=first_jobs, parallel_min=1)
-    builder.build()
+    if process == "same":
+        builder = Builder(library, None, jobs=first_jobs, parallel_min=1)
+        builder.build()
+    else:
+        out = tmp_path / "site"
+        Builder(library, out, jobs=first_jobs, parallel_min=1, persist_state=True).build()
+        builder = Builder(library, out, persist_state=True)  # knows nothing but the saved state
     builder.jobs = 1  # so that every part made is counted here
     made: list[str] = []
 
@@ -461,7 +467,8 @@ def test_a_one_paper_edit_makes_only_that_papers_parts_again(library, tmp_path, 
     # record in each export format: once, whatever the number of files listing it.
     assert sorted(made) == ["_document_text", "export-bib", "export-csl", "export-ris",
                             "part_text"], made
-    assert builder.files == full_build(library, tmp_path / "clean")
+    expected = full_build(library, tmp_path / "clean")
+    assert (builder.files if process == "same" else tree(tmp_path / "site")) == expected
 
 
 def test_a_title_edit_that_reorders_the_library_leaves_the_sitemap_alone(library, tmp_path,

@@ -192,13 +192,16 @@ def global_key(ctx: SiteContext, files: dict[str, bytes], dirs: list[Path]) -> s
 
 
 def build(root: Path, out: Path, style: LinkStyle = LinkStyle.PRETTY, *,
-          jobs: int | None = None, incremental: bool = False, cache: bool = True) -> BuildResult:
+          jobs: int | None = None, incremental: bool = False, cache: bool = True,
+          background_save: bool = False) -> BuildResult:
     """Load, check, render and write the site. On any error nothing is written.
 
     ``jobs`` worker processes render (default: the CPUs available); ``incremental`` re-renders only
     what changed since the last ``incremental`` build of ``out`` (state in ``.ketsite-cache/``).
-    Parsed sources are cached there by content hash unless ``cache`` is false.
+    Parsed sources are cached there by content hash unless ``cache`` is false. With
+    ``background_save`` (the command line) the state is saved by a forked process after this
+    returns; the next incremental build waits for it.
     """
     builder = Builder(root, out, style, jobs=jobs, cache=cache, persist_state=incremental,
-                      track=incremental)
+                      track=incremental, background_save=background_save)
     return builder.build(incremental=incremental)

@@ -71,7 +71,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(f"building {args.src.resolve()} → {out}", file=sys.stderr)
     try:
         result = build(args.src, out, LinkStyle(args.links), jobs=args.jobs,
-                       incremental=args.incremental, cache=not args.no_cache)
+                       incremental=args.incremental, cache=not args.no_cache,
+                       background_save=True)  # the state for the next --incremental
     except OSError as exc:  # disk full, no permission: the previous output is still there
         print(f"ketsite: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
         print("build failed; the output folder was not changed", file=sys.stderr)

@@ -17,6 +17,7 @@ code — is hashed into one key; when it changes the build is a full one.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import hashlib
@@ -412,6 +413,85 @@ def _changed(name: str, before: Any, after: Any, changed: set[Dep]) -> None:
         changed.add((name, ANY))
 
 
+# --- the saved state -----------------------------------------------------------------------------
+
+#: How long a build waits for the previous one to finish saving its state before it gives up on
+#: that state (and builds everything).
+STATE_LOCK_SECONDS = 120.0
+
+
+@contextlib.contextmanager
+def state_lock(path: Path, exclusive: bool) -> Iterator[None]:
+    """Hold the lock of the state file ``path``: shared to read it, exclusive to write it.
+
+    ``flock`` on a sibling ``.lock`` file, so a build waits for the one before it to finish
+    saving. Raises TimeoutError after :data:`STATE_LOCK_SECONDS`; without ``fcntl`` (Windows)
+    there is no background saving, hence nothing to wait for."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        deadline = time.monotonic() + STATE_LOCK_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{path} is locked") from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # releases the lock, unless a forked process holds it too
+
+
+def _write_state(path: Path, session: Session) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".state-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump((STATE_FORMAT, session), f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_in_background(path: Path, session: Session, background: bool) -> None:
+    """Write ``session`` to ``path``; with ``background``, in a forked process, and return.
+
+    Pickling the state of ten thousand papers takes seconds, and nothing the user waits for
+    needs it: only the next ``build --incremental``, which waits for the exclusive lock this
+    takes before forking (the grandchild that writes inherits it, and the lock is released when
+    it exits). Double-forked, so no process is left for this one to reap."""
+    with state_lock(path, exclusive=True):
+        if not background or not hasattr(os, "fork"):
+            _write_state(path, session)
+            return
+        pid = os.fork()
+        if pid == 0:  # the child: fork the writer and leave
+            code = 0
+            try:
+                if os.fork() == 0:
+                    try:
+                        # Whoever reads this command's output (a pipe) is not kept waiting.
+                        devnull = os.open(os.devnull, os.O_RDWR)
+                        for fd in (0, 1, 2):
+                            os.dup2(devnull, fd)
+                        _write_state(path, session)
+                    except BaseException:
+                        code = 1
+                    finally:
+                        os._exit(code)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+
+
 # --- the builder ----------------------------------------------------------------------------------
 
 
@@ -426,6 +506,7 @@ class Builder:
         self, root: Path, out: Path | None, style: LinkStyle = LinkStyle.PRETTY, *,
         jobs: int | None = None, live_reload: bool = False, cache: bool = True,
         persist_state: bool = False, track: bool = True, parallel_min: int = PARALLEL_MIN_ROUTES,
+        background_save: bool = False,
     ) -> None:
         self.parallel_min = parallel_min
         self.root = root
@@ -441,6 +522,9 @@ class Builder:
         self.entity_routes = EntityRoutes()  # nor are the routes of unchanged entities made again
         self.memo = Memo(self.cache_dir / "memo.pickle" if self.cache_dir is not None else None)
         self.persist_state = persist_state and self.cache_dir is not None and out is not None
+        #: ``build --incremental`` returns while a forked process saves its state (see
+        #: :func:`save_in_background`); a Builder that lives on saves it itself.
+        self.background_save = background_save
         self.track = track or persist_state
         self.state: BuildState | None = None
         self._state_loaded = False
@@ -461,9 +545,11 @@ class Builder:
         if self._state_loaded or not self.persist_state:
             return
         self._state_loaded = True
+        path = self._state_path()
         try:
-            with open(self._state_path(), "rb") as f:
-                fmt, session = pickle.load(f)
+            with state_lock(path, exclusive=False):  # the last build may still be saving it
+                with open(path, "rb") as f:
+                    fmt, session = pickle.load(f)
             if fmt == STATE_FORMAT and isinstance(session, Session):
                 self.state = session.state
                 self.reads = session.reads
@@ -482,12 +568,11 @@ class Builder:
         path = self._state_path()
         session = Session(self.state, self.reads, *self.store.in_memory(), self.corpus_cache,
                           self.entity_routes, self.memo.pieces.live(self.state.corpus))
+        if self._listing is not None:  # no other thread of ours alive while forking
+            self._listing.close(wait=True)
+            self._listing = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".state-", dir=path.parent)
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump((STATE_FORMAT, session), f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
+            save_in_background(path, session, self.background_save)
         except OSError as exc:
             log.debug("cannot save build state: %s", exc)
 

@@ -185,8 +185,6 @@ class Listing:
             return self._future.result()
         except Exception:  # a broken worker: the caller falls back to one stat per file
             return None
-        finally:
-            self.close()
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+    def close(self, wait: bool = False) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=True)

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -336,8 +337,40 @@ def test_cli_incremental_build_reports_what_it_rendered(library, tmp_path):
     assert second.returncode == 0, second.stderr
     match = re.search(r"incremental: (\d+) rendered, (\d+) written, (\d+) removed", second.stdout)
     assert match and 0 < int(match.group(2)) <= int(match.group(1)) < 50, second.stdout
+    assert tree(tmp_path / "site") == full_build(library, tmp_path / "clean")
     bad = subprocess.run(argv[:-2] + ["--jobs", "0"], capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "--jobs" in bad.stderr
+
+
+class _SlowToPickle:
+    """Pickles as "saved" once ``flag`` exists (or after 10 s): a state as slow to save as we
+    like."""
+
+    def __init__(self, flag: Path) -> None:
+        self.flag = flag
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + 10  # saved in the foreground, the test fails, not hangs
+        while not self.flag.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return (str, ("saved",))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="saved in the foreground without fork")
+def test_the_state_is_saved_after_the_build_returns_and_the_next_build_waits_for_it(tmp_path):
+    import pickle
+
+    from ketsite.engine import STATE_FORMAT, Session, save_in_background, state_lock
+
+    path = tmp_path / "cache" / "state-x.pickle"
+    flag = tmp_path / "go"
+    session = Session(_SlowToPickle(flag), *[None] * 6)  # type: ignore[arg-type]
+    save_in_background(path, session, background=True)
+    assert not path.exists()  # returned while the forked process is still pickling
+    flag.touch()
+    with state_lock(path, exclusive=False):  # as the next build: waits until it is written
+        fmt, saved = pickle.loads(path.read_bytes())
+    assert fmt == STATE_FORMAT and saved.state == "saved"
 
 
 @pytest.mark.parametrize("name", sorted(EDITS))

@@ -126,7 +126,7 @@ def child(mode: str, root: Path, out: Path, jobs: int | None) -> dict[str, float
             # The command returns before its state is saved (by a forked process, for the next
             # --incremental build, which waits for it): how much longer that took.
             t = time.perf_counter()
-            with state_lock(Builder(root, out, persist_state=True)._state_path(), exclusive=False):
+            with state_lock(Builder(root, out, persist_state=True).state_path(), exclusive=False):
                 row["saved"] = time.perf_counter() - t
             return row
         finally:

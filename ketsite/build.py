@@ -92,7 +92,8 @@ def source_date(root: Path) -> str:
 
 
 def asset_files(dirs: list[Path]) -> dict[str, bytes]:
-    """Static assets by logical name (``style.css``): the first template folder that has one wins."""
+    """Static assets by logical name (``style.css``): the first template folder that has one
+    wins."""
     assets: dict[str, bytes] = {}
     for d in reversed(dirs):
         folder = d / "assets"

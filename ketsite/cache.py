@@ -161,7 +161,7 @@ class FragmentStore:
         if pack is None:
             pack = {}
             if self.folder is not None:
-                loaded = _read_pickle(self._pack_path(kind))
+                loaded = read_pickle(self._pack_path(kind))
                 if isinstance(loaded, dict):
                     pack = loaded
             self._packs[kind] = pack
@@ -171,7 +171,7 @@ class FragmentStore:
         frag = self.memory.get(key)
         if frag is not None or self.folder is None:
             return frag
-        frag = _read_pickle(self._path(key)) if kind == "bib" else self._pack(kind).get(key)
+        frag = read_pickle(self._path(key)) if kind == "bib" else self._pack(kind).get(key)
         if not isinstance(frag, Fragment):
             return None
         self.memory[key] = frag
@@ -185,7 +185,7 @@ class FragmentStore:
             self._pack(kind)[key] = frag
             self._dirty.add(kind)
             return
-        _write_pickle(self._path(key), frag)
+        write_pickle(self._path(key), frag)
 
     def retain(self, keys_by_kind: dict[str, set[str]]) -> None:
         """Forget fragments of files that no longer exist in that form, then write what changed."""
@@ -204,7 +204,7 @@ class FragmentStore:
                     del pack[key]
                     self._dirty.add(kind)
         for kind in sorted(self._dirty):
-            _write_pickle(self._pack_path(kind), self._packs[kind])
+            write_pickle(self._pack_path(kind), self._packs[kind])
         self._dirty.clear()
         if self.folder.is_dir():
             for sub in self.folder.iterdir():
@@ -214,25 +214,34 @@ class FragmentStore:
                             entry.unlink(missing_ok=True)
 
 
-def _read_pickle(path: Path) -> object:
+def read_pickle(path: Path) -> object:
+    """The value pickled at ``path``; None if there is none or it cannot be read (a damaged
+    cache file is a miss, never a failed build)."""
     try:
         return pickle.loads(path.read_bytes())
     except FileNotFoundError:
         return None
-    except Exception as exc:  # a damaged cache file is a miss, never a failed build
+    except Exception as exc:
         log.debug("ignoring unreadable cache file %s: %s", path, exc)
         return None
 
 
-def _write_pickle(path: Path, value: object) -> None:
+def write_pickle(path: Path, value: object) -> bool:
+    """Pickle ``value`` to ``path`` through a temporary sibling (a reader sees the old file or the
+    new one); False if it could not be written (a read-only or full disk: build without it)."""
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
-    except OSError as exc:  # a read-only or full disk: build without the cache
+        return True
+    except OSError as exc:
         log.debug("cannot write cache file %s: %s", path, exc)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        return False
 
 
 def _parse_job(job: tuple[str, SourceFile]) -> Fragment:

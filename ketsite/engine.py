@@ -23,10 +23,8 @@ import gc
 import hashlib
 import logging
 import os
-import pickle
 import resource
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,7 +33,15 @@ from operator import is_not
 from pathlib import Path
 from typing import Any
 
-from ketsite.cache import CACHE_DIR, Fragment, FragmentStore, LoadStats, parse_all
+from ketsite.cache import (
+    CACHE_DIR,
+    Fragment,
+    FragmentStore,
+    LoadStats,
+    parse_all,
+    read_pickle,
+    write_pickle,
+)
 from ketsite.config import load_config
 from ketsite.diagnostics import Diagnostics, SourceLocation, relative_path
 from ketsite.generators import GENERATORS, generate, in_parent
@@ -450,17 +456,6 @@ def state_lock(path: Path, exclusive: bool) -> Iterator[None]:
         os.close(fd)  # releases the lock, unless a forked process holds it too
 
 
-def _write_state(path: Path, session: Session) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".state-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump((STATE_FORMAT, session), f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_in_background(path: Path, session: Session, background: bool) -> None:
     """Write ``session`` to ``path``; with ``background``, in a forked process, and return.
 
@@ -470,26 +465,29 @@ def save_in_background(path: Path, session: Session, background: bool) -> None:
     it exits). Double-forked, so no process is left for this one to reap."""
     with state_lock(path, exclusive=True):
         if not background or not hasattr(os, "fork"):
-            _write_state(path, session)
+            write_pickle(path, (STATE_FORMAT, session))
             return
         pid = os.fork()
         if pid == 0:  # the child: fork the writer and leave
-            code = 0
             try:
                 if os.fork() == 0:
-                    try:
-                        # Whoever reads this command's output (a pipe) is not kept waiting.
-                        devnull = os.open(os.devnull, os.O_RDWR)
-                        for fd in (0, 1, 2):
-                            os.dup2(devnull, fd)
-                        _write_state(path, session)
-                    except BaseException:
-                        code = 1
-                    finally:
-                        os._exit(code)
+                    _write_detached(path, session)
             finally:
                 os._exit(0)
         os.waitpid(pid, 0)
+
+
+def _write_detached(path: Path, session: Session) -> None:
+    """The forked writer: its standard streams on /dev/null (whoever reads the command's output
+    through a pipe is not kept waiting for it), then the state, then exit — never return."""
+    ok = False
+    try:
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        ok = write_pickle(path, (STATE_FORMAT, session))
+    finally:
+        os._exit(0 if ok else 1)
 
 
 # --- the builder ----------------------------------------------------------------------------------
@@ -534,7 +532,7 @@ class Builder:
         self._listing: Listing | None = None  # the output folder's files, see _incremental
 
     # state on disk, for `ketsite build --incremental` in a new process
-    def _state_path(self) -> Path:
+    def state_path(self) -> Path:
         assert self.cache_dir is not None
         name = hashlib.blake2b(f"{self.out}|{self.style.value}".encode(), digest_size=8).hexdigest()
         return self.cache_dir / f"state-{name}.pickle"
@@ -545,27 +543,27 @@ class Builder:
         if self._state_loaded or not self.persist_state:
             return
         self._state_loaded = True
-        path = self._state_path()
+        path = self.state_path()
         try:
             with state_lock(path, exclusive=False):  # the last build may still be saving it
-                with open(path, "rb") as f:
-                    fmt, session = pickle.load(f)
-            if fmt == STATE_FORMAT and isinstance(session, Session):
-                self.state = session.state
-                self.reads = session.reads
-                self.store.adopt(session.fragments, session.keys)
-                self.corpus_cache = session.corpus_cache
-                self.entity_routes = session.entity_routes
-                self.memo.pieces = session.pieces
-        except FileNotFoundError:
-            pass
-        except Exception as exc:  # a damaged state file means a full build, never a failed one
-            log.debug("ignoring unreadable build state: %s", exc)
+                loaded = read_pickle(path)  # damaged or missing: a full build, never a failed one
+        except TimeoutError as exc:
+            log.debug("ignoring the build state: %s", exc)
+            return
+        if isinstance(loaded, tuple) and len(loaded) == 2 and loaded[0] == STATE_FORMAT \
+                and isinstance(loaded[1], Session):
+            session = loaded[1]
+            self.state = session.state
+            self.reads = session.reads
+            self.store.adopt(session.fragments, session.keys)
+            self.corpus_cache = session.corpus_cache
+            self.entity_routes = session.entity_routes
+            self.memo.pieces = session.pieces
 
     def _save_state(self) -> None:
         if not self.persist_state or self.state is None:
             return
-        path = self._state_path()
+        path = self.state_path()
         session = Session(self.state, self.reads, *self.store.in_memory(), self.corpus_cache,
                           self.entity_routes, self.memo.pieces.live(self.state.corpus))
         if self._listing is not None:  # no other thread of ours alive while forking

@@ -44,7 +44,8 @@ CiteResolver = Callable[[str], tuple[str, str] | None]  # key → (href, label)
 
 def _validate_link(url: str) -> bool:
     url = url.strip()
-    return bool(_SAFE_LINK.match(url)) and not url.lower().startswith(("javascript:", "data:", "vbscript:"))
+    return bool(_SAFE_LINK.match(url)) and not url.lower().startswith(
+        ("javascript:", "data:", "vbscript:"))
 
 
 def _citation_rule(state: StateInline, silent: bool) -> bool:

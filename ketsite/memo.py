@@ -19,17 +19,14 @@ renders the files made of them in the parent (``generators.in_parent``).
 from __future__ import annotations
 
 import hashlib
-import logging
-import os
-import pickle
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger(__name__)
+from ketsite.cache import read_pickle, write_pickle
 
 _MISSING = object()
+
 
 class Pieces:
     """Results of ``fn(*args)`` by (namespace, ident), reused while ``args`` compare equal.
@@ -57,7 +54,6 @@ class Pieces:
         value = fn(*args)
         self.entries[key] = (args, value)
         return value
-
 
     def live(self, corpus: Any) -> Pieces:
         """The entries whose ident is still an entity of ``corpus`` (or none): what is worth
@@ -89,13 +85,7 @@ class Memo:
         self._loaded = True
         if self.path is None:
             return
-        try:
-            loaded = pickle.loads(self.path.read_bytes())
-        except FileNotFoundError:
-            return
-        except Exception as exc:  # a damaged cache is a miss, never a failed build
-            log.debug("ignoring unreadable memo %s: %s", self.path, exc)
-            return
+        loaded = read_pickle(self.path)
         if isinstance(loaded, dict):
             self.entries.update(loaded)
 
@@ -120,12 +110,5 @@ class Memo:
     def save(self) -> None:
         if self.path is None or not self.new:
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".memo-", dir=self.path.parent)
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(self.entries, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
+        if write_pickle(self.path, self.entries):
             self.new = {}
-        except OSError as exc:
-            log.debug("cannot save memo %s: %s", self.path, exc)

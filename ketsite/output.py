@@ -100,7 +100,8 @@ class FreshTreeWriter:
         self._made: set[str] = set()
 
     def write(self, rel: str, data: bytes) -> None:
-        """Write one file, 0644 in folders 0755 whatever the umask (so the output does not depend on the umask)."""
+        """Write one file, 0644 in folders 0755 whatever the umask (so the output does not depend
+        on the umask)."""
         parts = check_relative(rel)
         for depth in range(1, len(parts)):
             folder = "/".join(parts[:depth])

@@ -169,3 +169,24 @@ def test_without_source_date_epoch_the_date_comes_from_git_not_the_clock(tmp_pat
     assert sites[0] == sites[1]
     home = sites[0]["index.html"][0].decode("utf-8")
     assert '<time datetime="2024-02-29">2024-02-29</time>' in home
+
+
+def test_the_output_listing_finds_every_file_and_no_folder(tmp_path):
+    """What ``build --incremental`` checks the last build's files against (a page deleted by hand
+    is made again): files at any depth and symlinks to files, never folders or what a symlinked
+    folder holds."""
+    from ketsite.output import Listing, list_files
+
+    (tmp_path / "papers" / "a").mkdir(parents=True)
+    (tmp_path / "papers" / "a" / "index.html").write_text("a")
+    (tmp_path / "index.html").write_text("home")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "link.html").symlink_to(tmp_path / "index.html")
+    (tmp_path / "folder-link").symlink_to(tmp_path / "papers")
+    expected = {"index.html", "link.html", "papers/a/index.html"}
+    assert list_files(str(tmp_path)) == expected
+    listing = Listing(tmp_path)  # the same, from a forked process
+    try:
+        assert listing.result() == expected
+    finally:
+        listing.close(wait=True)

@@ -50,7 +50,8 @@ def test_paper_page_shows_title_year_authors_and_identifiers(site):
     info = parse_page(page)
     assert info.h1 == [
         "Absence of long-term analgesic effect from a short-term S-ketamine infusion on "
-        "fibromyalgia pain: A randomized, prospective, double-blind, active placebo-controlled trial"
+        "fibromyalgia pain: A randomized, prospective, double-blind, active "
+        "placebo-controlled trial"
     ]
     text = page_text(page)
     assert "2011" in text and "European Journal of Pain" in text and "942–949" in text
@@ -76,7 +77,8 @@ def test_page_counts_match_the_sources(site):
 def test_author_page_lists_all_papers_and_coauthors(site):
     page = site / "authors" / "cohen-s-p" / "index.html"
     info = parse_page(page)
-    papers = {link for link in info.links if link.startswith("../../papers/") and link != "../../papers/"}
+    papers = {link for link in info.links
+              if link.startswith("../../papers/") and link != "../../papers/"}
     assert len(papers) == 5
     assert "../hooten-w-m/" in info.links
     assert "Hooten" in page_text(page)
@@ -85,7 +87,8 @@ def test_author_page_lists_all_papers_and_coauthors(site):
 def test_review_page_lists_references_in_order(site):
     page = site / "reviews" / "spitaleri-2025" / "index.html"
     html = page.read_text(encoding="utf-8")
-    order = re.findall(r'<li id="ref-(\d+)">\s*<a class="paper-title" href="\.\./\.\./papers/([^/]+)/', html)
+    order = re.findall(
+        r'<li id="ref-(\d+)">\s*<a class="paper-title" href="\.\./\.\./papers/([^/]+)/', html)
     assert [int(n) for n, _ in order] == list(range(1, 34))
     assert order[0][1] == "cohen2021chronic" and order[30][1] == "israel2021ketamine"
     text = page_text(page)
@@ -116,7 +119,8 @@ def test_two_builds_are_byte_identical(tmp_path):
 
 def test_cli_build_reports_pages_and_exit_code(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "ketsite.cli", "build", "--src", str(REPO), "--out", str(tmp_path / "o")],
+        [sys.executable, "-m", "ketsite.cli", "build", "--src", str(REPO),
+         "--out", str(tmp_path / "o")],
         capture_output=True, text=True, check=False,
     )
     assert proc.returncode == 0, proc.stderr

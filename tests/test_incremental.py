@@ -275,6 +275,27 @@ def test_parallel_build_is_byte_identical_to_serial(library, tmp_path):
     assert tree(tmp_path / "parallel") == full_build(library, tmp_path / "clean")
 
 
+def test_a_full_render_sets_its_results_aside_from_the_collector_and_gives_them_back(
+        library, tmp_path, monkeypatch):
+    """Every ``FREEZE_EVERY`` routes a full render freezes what it keeps (the collector's oldest
+    generation walked it again and again); the build unfreezes everything at the end, and the
+    site is the same."""
+    import gc
+
+    from ketsite import engine
+
+    monkeypatch.setattr(engine, "FREEZE_EVERY", 5)
+    freezes: list[int] = []
+    real_freeze = gc.freeze
+    monkeypatch.setattr(gc, "freeze", lambda: freezes.append(1) or real_freeze())
+    before = gc.get_freeze_count()
+    result = Builder(library, tmp_path / "site", jobs=1, cache=False).build()
+    assert result.rendered > 50
+    assert len(freezes) > result.rendered // 5  # once for the model, then every 5 routes
+    assert gc.get_freeze_count() == before
+    assert tree(tmp_path / "site") == full_build(library, tmp_path / "clean")
+
+
 def test_parse_cache_is_used_and_invalidated_by_content(library, tmp_path):
     out = tmp_path / "site"
     first = Builder(library, out, jobs=1).build(incremental=False)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-CITATION_RE = re.compile(r"\[(@[A-Za-z0-9][A-Za-z0-9_.:+-]*(?:\s*;\s*@[A-Za-z0-9][A-Za-z0-9_.:+-]*)*)\]")
+_KEY = r"@[A-Za-z0-9][A-Za-z0-9_.:+-]*"
+CITATION_RE = re.compile(rf"\[({_KEY}(?:\s*;\s*{_KEY})*)\]")
 
 
 def split_citation(inner: str) -> list[str]:

@@ -1,7 +1,8 @@
 """The corpus: every entity keyed by id, cross-references resolved, reverse indexes computed once.
 
-Like Zola's library, pages refer to each other by id and every backlink (papers of an author, reviews
-citing a paper, papers of a condition) is filled in one pass here, so templates never search.
+Like Zola's library, pages refer to each other by id and every backlink (papers of an author,
+reviews citing a paper, papers of a condition) is filled in one pass here, so templates never
+search.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def _unique_papers(parsed: ParsedSources, diags: Diagnostics) -> dict[str, Paper
     for paper in parsed.papers:
         first = by_folded.get(paper.key.lower())
         if first is not None:
-            same = "the same key" if first.key == paper.key else f"'{first.key}' (keys differ only by case)"
+            same = ("the same key" if first.key == paper.key
+                    else f"'{first.key}' (keys differ only by case)")
             diags.error(paper.loc, f"citation key '{paper.key}' duplicates {same} at {first.loc}")
             continue
         by_folded[paper.key.lower()] = paper
@@ -151,7 +153,8 @@ def _resolve_authors(
                 continue
             claimed = remap.get(ident)
             if claimed is not None and claimed[0] != author.id:
-                diags.error(loc, f"'{text}' is already claimed by the author file of '{claimed[0]}' "
+                diags.error(loc, f"'{text}' is already claimed by the author file of "
+                            f"'{claimed[0]}' "
                             f"({claimed[1]})")
                 continue
             remap[ident] = (author.id, loc)

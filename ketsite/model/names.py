@@ -1,10 +1,11 @@
 """Person names: decoding, identity and slugs.
 
 Two credits are the same author when family name and given names agree after folding case,
-diacritics and punctuation, with initials normalised (``S. P.`` = ``S P`` = ``SP``). Full given names
-keep people apart that initials alone would merge (Wojciech vs Wiktor Gąska); different initials keep
-apart people sharing a family name (``Dahan, A.`` vs ``Dahan, J. D. C.``). Anything beyond that —
-"Schug, S." being "Schug, S. A." — needs an author file, because it is a fact, not a spelling.
+diacritics and punctuation, with initials normalised (``S. P.`` = ``S P`` = ``SP``). Full given
+names keep people apart that initials alone would merge (Wojciech vs Wiktor Gąska); different
+initials keep apart people sharing a family name (``Dahan, A.`` vs ``Dahan, J. D. C.``). Anything
+beyond that — "Schug, S." being "Schug, S. A." — needs an author file, because it is a fact, not a
+spelling.
 """
 
 from __future__ import annotations

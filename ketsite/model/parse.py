@@ -1,7 +1,7 @@
 """From raw sources to entities: field validation, LaTeX decoding, names, YAML schemas.
 
-Each function turns one kind of source into entities and reports what is wrong with it; none looks at
-another file. Cross-references between files are checked later, in :mod:`ketsite.model.corpus`.
+Each function turns one kind of source into entities and reports what is wrong with it; none looks
+at another file. Cross-references between files are checked later, in :mod:`ketsite.model.corpus`.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ PMID_RE = re.compile(r"^[1-9]\d{0,8}$")
 PMCID_RE = re.compile(r"^PMC\d{1,9}$")
 DATE_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?$")
 URL_RE = re.compile(r"^https?://[^\s<>\"'{}|\\^`]+$")
-_HYPHENS = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2212": "-"})
+_HYPHENS = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2212", "-"))
 
 #: Names that would collide with the site's own folders or files if used as ids.
 RESERVED_IDS = frozenset({"index", "assets", "data", "search", "404", "feed", "sitemap", "robots"})
@@ -83,7 +83,8 @@ def _plain(value: str) -> str:
     return latex_to_unicode(value)
 
 
-def _person(raw_first: str, raw_von: str, raw_last: str, raw_jr: str, corporate: bool) -> PersonName:
+def _person(raw_first: str, raw_von: str, raw_last: str, raw_jr: str,
+            corporate: bool) -> PersonName:
     if corporate:
         return PersonName(_plain(raw_last), corporate=True)
     family = _plain(" ".join(p for p in (raw_von, raw_last) if p))
@@ -142,7 +143,8 @@ def parse_paper(entry: RawEntry, diags: Diagnostics) -> Paper | None:
             return None
         value = fix(fields[name].strip())
         if not pattern.match(value):
-            diags.error(where[name], f"{name} of '{entry.key}' is malformed: '{value}'; expected {example}")
+            diags.error(where[name],
+                        f"{name} of '{entry.key}' is malformed: '{value}'; expected {example}")
             ok = False
             return None
         return value
@@ -256,7 +258,8 @@ LICENCES = {
                   "https://creativecommons.org/licenses/by/4.0/"),
     "CC-BY-NC-4.0": ("Creative Commons Attribution-NonCommercial 4.0 International",
                      "https://creativecommons.org/licenses/by-nc/4.0/"),
-    "CC-BY-NC-ND-4.0": ("Creative Commons Attribution-NonCommercial-NoDerivatives 4.0 International",
+    "CC-BY-NC-ND-4.0": ("Creative Commons Attribution-NonCommercial-NoDerivatives 4.0 "
+                        "International",
                         "https://creativecommons.org/licenses/by-nc-nd/4.0/"),
     "CC-BY-SA-4.0": ("Creative Commons Attribution-ShareAlike 4.0 International",
                      "https://creativecommons.org/licenses/by-sa/4.0/"),
@@ -278,7 +281,8 @@ def orcid_valid(orcid: str) -> bool:
     return digits[-1] == ("X" if check == 10 else str(check))
 
 
-def _file_id(source: SourceFile, diags: Diagnostics, pattern: re.Pattern[str], what: str) -> str | None:
+def _file_id(source: SourceFile, diags: Diagnostics, pattern: re.Pattern[str],
+             what: str) -> str | None:
     stem = PurePosixPath(source.rel).stem
     if not pattern.match(stem):
         diags.error(
@@ -287,12 +291,14 @@ def _file_id(source: SourceFile, diags: Diagnostics, pattern: re.Pattern[str], w
         )
         return None
     if stem.lower() in RESERVED_IDS:
-        diags.error(SourceLocation(source.rel), f"'{stem}' is a reserved name; choose another file name")
+        diags.error(SourceLocation(source.rel),
+                    f"'{stem}' is a reserved name; choose another file name")
         return None
     return stem
 
 
-def _load(source: SourceFile, fields: tuple[Field, ...], owner: str, diags: Diagnostics) -> dict[str, Located] | None:
+def _load(source: SourceFile, fields: tuple[Field, ...], owner: str,
+          diags: Diagnostics) -> dict[str, Located] | None:
     reported = len(diags.items)
     node = parse_yaml(source.rel, source.text, diags)
     if node is None:
@@ -362,7 +368,8 @@ def parse_condition(source: SourceFile, out: ParsedSources, diags: Diagnostics) 
         name=values["name"].value.strip(),
         description=_md(out, cid, "description", values["description"]) or "",
         loc=SourceLocation(source.rel),
-        synonyms=tuple(s.value.strip() for s in values["synonyms"].value) if "synonyms" in values else (),
+        synonyms=(tuple(s.value.strip() for s in values["synonyms"].value)
+                  if "synonyms" in values else ()),
         papers=_refs(out, "paper", values.get("papers")),
     ))
 
@@ -408,7 +415,8 @@ def parse_author(source: SourceFile, out: ParsedSources, diags: Diagnostics) -> 
     if orcid is not None:
         bare = re.sub(r"^https?://orcid\.org/", "", orcid.value)
         if not orcid_valid(bare):
-            diags.error(orcid.loc, f"ORCID '{orcid.value}' is not valid (format 0000-0002-1825-0097, "
+            diags.error(orcid.loc, f"ORCID '{orcid.value}' is not valid "
+                        "(format 0000-0002-1825-0097, "
                         "with a correct check digit)")
             return
         orcid = Located(bare, orcid.loc)

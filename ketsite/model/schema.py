@@ -186,7 +186,8 @@ def read_fields(
 ) -> dict[str, Located] | None:
     """Check a mapping against ``fields``; return the valid values by name."""
     if not isinstance(node, YMap):
-        diags.error(node.loc, f"{owner} must be a mapping of keys to values, not {_type_word(node)}")
+        diags.error(node.loc,
+                    f"{owner} must be a mapping of keys to values, not {_type_word(node)}")
         return None
     known = {f.name: f for f in fields}
     out: dict[str, Located] = {}

@@ -46,7 +46,8 @@ class Route(NamedTuple):
 
     @property
     def url_path(self) -> str:
-        """The path as a public URL below the site root: ``papers/x/`` for ``papers/x/index.html``."""
+        """The path as a public URL below the site root: ``papers/x/`` for
+        ``papers/x/index.html``."""
         if self.path == "index.html":
             return ""
         if self.path.endswith("/index.html"):
@@ -171,13 +172,16 @@ def _entity_routes(corpus: Corpus) -> list[Route]:
         source = annotation.loc.path if annotation else paper.loc.path
         routes.append(Route("paper", key, f"papers/{paper.slug}/index.html", source, "paper.html"))
     for aid, author in corpus.authors.items():
-        routes.append(Route("author", aid, f"authors/{aid}/index.html", author.loc.path, "author.html"))
+        routes.append(
+            Route("author", aid, f"authors/{aid}/index.html", author.loc.path, "author.html"))
     for cid, condition in corpus.conditions.items():
         routes.append(
-            Route("condition", cid, f"conditions/{cid}/index.html", condition.loc.path, "condition.html")
+            Route("condition", cid, f"conditions/{cid}/index.html", condition.loc.path,
+                  "condition.html")
         )
     for rid, review in corpus.reviews.items():
-        routes.append(Route("review", rid, f"reviews/{rid}/index.html", review.loc.path, "review.html"))
+        routes.append(
+            Route("review", rid, f"reviews/{rid}/index.html", review.loc.path, "review.html"))
     return routes
 
 

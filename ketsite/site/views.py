@@ -194,7 +194,8 @@ def review_view(corpus: Corpus, rid: str) -> ReviewView:
     for key in review.references:
         others = [r for r in corpus.reviews_citing.get(key, ()) if r != rid]
         if others:
-            shared.append(SharedReference(corpus.papers[key], tuple(corpus.reviews[r] for r in others)))
+            shared.append(SharedReference(corpus.papers[key],
+                                          tuple(corpus.reviews[r] for r in others)))
     return ReviewView(
         review=review,
         paper=corpus.papers[review.paper],

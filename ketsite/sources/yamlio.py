@@ -4,8 +4,8 @@ PyYAML is used through a ``SafeLoader`` subclass only to *compose* the node grap
 constructed by PyYAML. Instead the nodes become a small located tree (:class:`YMap`, :class:`YList`,
 :class:`YScalar`) that remembers how YAML would have typed each plain scalar, so the schema can say
 "write "no" in quotes" instead of silently receiving ``False``. Duplicate keys, anchors/aliases
-(alias bombs), explicit tags (``!!python/object``), multiple documents, tabs and deep nesting are all
-errors with a line and column. This is the only module that imports ``yaml``.
+(alias bombs), explicit tags (``!!python/object``), multiple documents, tabs and deep nesting are
+all errors with a line and column. This is the only module that imports ``yaml``.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ _KINDS = {
 
 @dataclass(frozen=True)
 class YScalar:
-    """A scalar as written. ``kind`` is what YAML would have made of it (``str``, ``int``, ``bool``…);
-    ``quoted`` tells a deliberate string from a plain one."""
+    """A scalar as written. ``kind`` is what YAML would have made of it (``str``, ``int``,
+    ``bool``…); ``quoted`` tells a deliberate string from a plain one."""
 
     text: str
     kind: str
@@ -262,7 +262,8 @@ def _compose_fast(text: str) -> Node | None:
 
 
 def parse_yaml(path: str, text: str, diags: Diagnostics) -> YNode | None:
-    """Parse one YAML document into a located tree; ``None`` (with diagnostics) if it cannot be read."""
+    """Parse one YAML document into a located tree; ``None`` (with diagnostics) if it cannot be
+    read."""
     if _tabs(path, text, diags):
         return None
     if _CLoader is not None:

@@ -31,6 +31,11 @@ class Pagination:
     sitemap: int = SITEMAP_MAX_URLS  #: URLs per sitemap file; over it, sitemap.xml is an index
 
 
+def absolute_url(site_url: str, url_path: str) -> str:
+    """The public URL of a site path like ``papers/x/`` on the site at ``site_url``."""
+    return site_url.rstrip("/") + "/" + url_path.lstrip("/")
+
+
 @dataclass(frozen=True)
 class SiteConfig:
     title: str = "ketsite"  #: site name, shown in every page header
@@ -51,7 +56,7 @@ class SiteConfig:
 
     def absolute(self, url_path: str) -> str:
         """The public URL of a site path like ``papers/x/``."""
-        return self.url.rstrip("/") + "/" + url_path.lstrip("/")
+        return absolute_url(self.url, url_path)
 
     def edit_url(self, source_path: str) -> str | None:
         """GitHub's editor for a file (it offers a fork to anyone without write access)."""

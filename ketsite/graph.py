@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from ketsite import __version__
-from ketsite.config import SiteConfig
+from ketsite.config import SiteConfig, absolute_url
 from ketsite.jsontext import dumps_indented
 from ketsite.memo import Pieces
 from ketsite.model.corpus import Corpus
@@ -28,8 +28,17 @@ Edge = dict[str, object]
 
 
 # --- one entity's node and edges: pure functions of their arguments (cached as pieces) ----------
+# A node's place is its page's route and the site's URL rather than the path and URL made of them:
+# an unchanged entity keeps its Route object between builds, so its cached piece is found by an
+# identity comparison, without making tens of thousands of URLs again after each edit.
 
-def review_part(rid: str, review: Review, path: str, url: str) -> tuple[Node, list[Edge]]:
+def _place(route: Route, site_url: str) -> tuple[str, str]:
+    """A node's site path and public URL."""
+    return route.path, absolute_url(site_url, route.url_path)
+
+
+def review_part(rid: str, review: Review, route: Route, site_url: str) -> tuple[Node, list[Edge]]:
+    path, url = _place(route, site_url)
     node: Node = {"id": f"review:{rid}", "type": "review", "paper": f"paper:{review.paper}",
                   "licence": review.licence, "path": path, "url": url}
     edges: list[Edge] = [{"source": f"review:{rid}", "target": f"paper:{review.paper}",
@@ -46,7 +55,8 @@ def review_part(rid: str, review: Review, path: str, url: str) -> tuple[Node, li
 
 
 def paper_part(key: str, paper: Paper, annotation: Annotation | None, conditions: tuple[str, ...],
-               cites: tuple[str, ...], path: str, url: str) -> tuple[Node, list[Edge]]:
+               cites: tuple[str, ...], route: Route, site_url: str) -> tuple[Node, list[Edge]]:
+    path, url = _place(route, site_url)
     node: Node = {
         "id": f"paper:{key}", "type": "paper", "key": key, "title": paper.title,
         "year": paper.year, "date": paper.date, "container": paper.container,
@@ -67,14 +77,17 @@ def paper_part(key: str, paper: Paper, annotation: Annotation | None, conditions
     return node, edges
 
 
-def author_part(aid: str, author: Author, path: str, url: str) -> tuple[Node, list[Edge]]:
+def author_part(aid: str, author: Author, route: Route,
+                site_url: str) -> tuple[Node, list[Edge]]:
+    path, url = _place(route, site_url)
     return {"id": f"author:{aid}", "type": "author", "name": author.name.display,
             "family": author.name.family, "given": author.name.given,
             "orcid": author.orcid, "path": path, "url": url}, []
 
 
-def condition_part(cid: str, condition: Condition, path: str,
-                   url: str) -> tuple[Node, list[Edge]]:
+def condition_part(cid: str, condition: Condition, route: Route,
+                   site_url: str) -> tuple[Node, list[Edge]]:
+    path, url = _place(route, site_url)
     return {"id": f"condition:{cid}", "type": "condition", "name": condition.name,
             "synonyms": list(condition.synonyms), "path": path, "url": url}, []
 
@@ -93,25 +106,23 @@ def _parts(ctx: object) -> list[Part]:
 
     table = whole(routes.routes)  # every entity's page: one recorded read for all of them
 
-    def where(kind: str, ident: str) -> tuple[str, str]:
-        route = table[(kind, ident)]
-        return route.path, config.absolute(route.url_path)
+    site_url = config.url
 
     annotations = whole(corpus.annotations)
     conditions = whole(corpus.conditions_by_paper)
     cites = whole(corpus.cites)
     parts: list[Part] = []
     for rid, review in corpus.reviews.items():
-        parts.append(("review", rid, review_part, (rid, review, *where("review", rid))))
+        parts.append(("review", rid, review_part, (rid, review, table[("review", rid)], site_url)))
     for key, paper in corpus.papers.items():
         parts.append(("paper", key, paper_part, (
             key, paper, annotations.get(key), tuple(conditions.get(key, ())),
-            tuple(cites.get(key, ())), *where("paper", key))))
+            tuple(cites.get(key, ())), table[("paper", key)], site_url)))
     for aid, author in corpus.authors.items():
-        parts.append(("author", aid, author_part, (aid, author, *where("author", aid))))
+        parts.append(("author", aid, author_part, (aid, author, table[("author", aid)], site_url)))
     for cid, condition in corpus.conditions.items():
         parts.append(("condition", cid, condition_part,
-                      (cid, condition, *where("condition", cid))))
+                      (cid, condition, table[("condition", cid)], site_url)))
     return parts
 
 

@@ -12,9 +12,10 @@ the query; over http it busts the year-long cache of ``/assets/``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ketsite.config import SiteConfig
@@ -103,22 +104,28 @@ def author_document(aid: str, author: Author, n: int, path: str) -> dict[str, st
 Part = tuple[str, str, Callable[..., dict[str, str]], tuple[Any, ...]]  # type, id, fn, arguments
 
 
-def _parts(corpus: Corpus, routes: Any) -> list[Part]:
-    """Each document's function and arguments, in index order; ``routes`` is the route table
-    (pages' paths)."""
-    table = whole(routes.routes)  # every entity's page: one recorded read for all of them
+def _tables(corpus: Corpus, routes: Any) -> tuple[Mapping[Any, Any], ...]:
+    """Every mapping the index is made of, each read whole (one recorded read each): the index's
+    inputs, its reads recorded the same whether it is then made or found (:func:`index_script`).
+    ``routes`` is the route table (pages' paths)."""
+    return (whole(routes.routes), whole(corpus.reviews), whole(corpus.conditions),
+            whole(corpus.papers), whole(corpus.annotations), whole(corpus.conditions_by_paper),
+            whole(corpus.authors), whole(corpus.papers_by_author),
+            whole(corpus.papers_by_condition))
+
+
+def _parts(table: Mapping[Any, Any], reviews: Mapping[str, Review],
+           conditions: Mapping[str, Condition], papers: Mapping[str, Paper],
+           annotations: Mapping[str, Annotation], by_paper: Mapping[str, Any],
+           authors: Mapping[str, Author], by_author: Mapping[str, Any],
+           by_condition: Mapping[str, Any]) -> list[Part]:
+    """Each document's function and arguments, in index order (from :func:`_tables`)."""
 
     def path(kind: str, ident: str) -> str:
         return table[(kind, ident)].path  # type: ignore[no-any-return]
 
-    conditions = whole(corpus.conditions)
-    papers = whole(corpus.papers)
-    annotations = whole(corpus.annotations)
-    by_paper = whole(corpus.conditions_by_paper)
-    by_author = whole(corpus.papers_by_author)
-    by_condition = whole(corpus.papers_by_condition)
     parts: list[Part] = []
-    for rid, review in corpus.reviews.items():
+    for rid, review in reviews.items():
         covered = tuple(conditions[c] for c in review.conditions if c in conditions)
         parts.append(("review", rid, review_document,
                       (rid, review, papers[review.paper], covered, path("review", rid))))
@@ -130,7 +137,7 @@ def _parts(corpus: Corpus, routes: Any) -> list[Part]:
         addressed = tuple(conditions[c] for c in by_paper.get(key, ()))
         parts.append(("paper", key, paper_document,
                       (key, paper, annotations.get(key), addressed, path("paper", key))))
-    for aid, author in corpus.authors.items():
+    for aid, author in authors.items():
         n = len(by_author.get(aid, ()))
         parts.append(("author", aid, author_document, (aid, author, n, path("author", aid))))
     return parts
@@ -138,7 +145,7 @@ def _parts(corpus: Corpus, routes: Any) -> list[Part]:
 
 def documents(corpus: Corpus, routes: Any) -> list[dict[str, str]]:
     """One search document per page worth finding, in a stable order."""
-    return [fn(*args) for _, _, fn, args in _parts(corpus, routes)]
+    return [fn(*args) for _, _, fn, args in _parts(*_tables(corpus, routes))]
 
 
 def _document_text(fn: Callable[..., dict[str, str]], *args: Any) -> str:
@@ -149,13 +156,19 @@ def index_script(corpus: Corpus, routes: Any, pieces: Pieces | None = None) -> b
     """The index as a classic script; ASCII-only, so the page's charset cannot garble it.
 
     Assembled from each document's JSON text, which ``pieces`` keeps between builds (a one-paper
-    edit makes one document again), and the joined script is kept too: the search page asks for
-    its version and the index route for its bytes, in one build, and get one computation.
+    edit makes one document again). The whole script is kept too, under the mappings it is made
+    of: the search page asks for its version and the index route for its bytes, in one build,
+    and the second finds the very same mappings (compared by identity: no walk of the library).
     """
     pieces = pieces if pieces is not None else Pieces()
+    return pieces.get(  # type: ignore[no-any-return]
+        "search-index", "", functools.partial(_assemble, pieces), *_tables(corpus, routes))
+
+
+def _assemble(pieces: Pieces, *tables: Mapping[Any, Any]) -> bytes:
     texts = tuple(pieces.get(f"search-{t}", ident, _document_text, fn, *args)
-                  for t, ident, fn, args in _parts(corpus, routes))
-    return pieces.get("search-index", "", _script, texts)  # type: ignore[no-any-return]
+                  for t, ident, fn, args in _parts(*tables))
+    return _script(texts)
 
 
 def _script(texts: tuple[str, ...]) -> bytes:

@@ -153,3 +153,17 @@ def test_indented_json_is_exactly_json_dumps(value, indent):
     from ketsite.jsontext import dumps_indented
 
     assert dumps_indented(value, indent) == json.dumps(value, ensure_ascii=False, indent=indent)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["Cohen", "Ñúñez", "Åberg", "Øvergaard", "Ðorđević", "ʻAkana", "de Vries",
+                     "'t Hooft", "&amp;Co", "1st", "", " Smith", "-Lee", "Łukasz", "Æsir"]),
+))
+def test_author_letter_equals_the_letter_of_the_slug(family):
+    from ketsite.model.names import slugify
+    from ketsite.site.paging import author_letter
+
+    first = (slugify(family)[:1] or "#").upper()  # the rule, as the docs state it
+    assert author_letter(family) == (first if first.isalpha() else "#")

@@ -85,7 +85,12 @@ def papers_page_path(number: int) -> str:
 @functools.cache
 def author_letter(family: str) -> str:
     """The A–Z heading of a family name: its first letter without accents, ``#`` for others.
-    Memoised: it runs for every author at every build (a cheap cache, like ``slugify``'s)."""
+    Memoised: it runs for every author at every build (a cheap cache, like ``slugify``'s). A name
+    that starts with an ASCII letter starts its slug with it: no need to slugify it all (most names;
+    a new process that resumes a build meets all of them)."""
+    first = family[:1]
+    if first.isascii() and first.isalpha():
+        return first.upper()
     first = (slugify(family)[:1] or "#").upper()
     return first if first.isalpha() else "#"
 

@@ -49,7 +49,6 @@ class Project:
     sources: SourceSet
     config: SiteConfig
     corpus: Corpus
-    entries: tuple[RawEntry, ...]
 
 
 def load_project(root: Path, diags: Diagnostics) -> Project:
@@ -65,7 +64,7 @@ def load_sources(root: Path, sources: SourceSet, diags: Diagnostics) -> Project:
     parsed = parse_sources(sources, entries, diags)
     check_markdown(parsed.markdown, diags)
     corpus = build_corpus(parsed, diags)
-    return Project(root, sources, config, corpus, tuple(entries))
+    return Project(root, sources, config, corpus)
 
 
 def template_dirs(root: Path) -> list[Path]:

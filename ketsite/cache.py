@@ -31,14 +31,14 @@ from ketsite.model.parse import (
     parse_paper,
     parse_review,
 )
-from ketsite.sources.bibtex import RawEntry, parse_bibtex
+from ketsite.sources.bibtex import parse_bibtex
 from ketsite.sources.discover import SourceFile, SourceSet
 
 log = logging.getLogger(__name__)
 
 CACHE_DIR = ".ketsite-cache"
 #: Bumped when the layout of the cache changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 #: Below this many bytes to parse, starting worker processes costs more than it saves.
 PARALLEL_MIN_BYTES = 1_000_000
 
@@ -57,7 +57,6 @@ class Fragment:
     """What one source file contributes."""
 
     parsed: ParsedSources = field(default_factory=ParsedSources)
-    entries: list[RawEntry] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
@@ -73,8 +72,9 @@ def parse_file(kind: str, source: SourceFile) -> Fragment:
     diags = Diagnostics()
     frag = Fragment()
     if kind == "bib":
-        frag.entries = parse_bibtex(source, diags)
-        for entry in frag.entries:
+        # The raw entries are not kept: only the papers made of them are used (they were a third
+        # of what a fragment costs to send back from a worker, store and load again).
+        for entry in parse_bibtex(source, diags):
             paper = parse_paper(entry, diags)
             if paper is not None:
                 frag.parsed.papers.append(paper)
@@ -274,7 +274,7 @@ def sources_by_kind(sources: SourceSet) -> Iterable[tuple[str, SourceFile]]:
 def parse_all(
     sources: SourceSet, diags: Diagnostics, store: FragmentStore | None = None, workers: int = 1,
     stats: LoadStats | None = None,
-) -> tuple[ParsedSources, list[RawEntry]]:
+) -> ParsedSources:
     """Every source parsed (from ``store`` where it has the file), merged in source order."""
     stats = stats if stats is not None else LoadStats()
     files = list(sources_by_kind(sources))
@@ -298,7 +298,6 @@ def parse_all(
     stats.parsed = len(missing)
     stats.changed = [files[i][1].rel for i in missing]
     out = ParsedSources()
-    entries: list[RawEntry] = []
     for frag in frags:
         assert frag is not None
         part = frag.parsed
@@ -309,6 +308,5 @@ def parse_all(
         out.author_overrides.extend(part.author_overrides)
         out.references.extend(part.references)
         out.markdown.extend(part.markdown)
-        entries.extend(frag.entries)
         diags.items.extend(frag.diagnostics)
-    return out, entries
+    return out

@@ -616,12 +616,12 @@ class Builder:
         sources = discover(self.root, diags, self.reads)
         config = load_config(sources.config, diags)
         stats = LoadStats()
-        parsed, entries = parse_all(sources, diags, self.store, self.jobs, stats)
+        parsed = parse_all(sources, diags, self.store, self.jobs, stats)
         result.parsed_files = stats.changed
         result.timings["parse"] = time.perf_counter() - t
         t = time.perf_counter()
         corpus = build_corpus(parsed, diags, self.corpus_cache)
-        project = Project(self.root, sources, config, corpus, tuple(entries))
+        project = Project(self.root, sources, config, corpus)
         if diags.has_errors:
             plan(project, self.style, diags)  # output-path collisions too: one run reports all
             result.timings["model"] = time.perf_counter() - t

@@ -14,6 +14,7 @@ import pytest
 from sitetools import REPO
 
 from ketsite.cli import main
+from ketsite.output import FreshTreeWriter
 
 SOURCES = ("bib", "content", "templates", "ketsite.yaml")
 
@@ -86,16 +87,16 @@ def test_template_error_is_a_located_error_and_leaves_the_output_untouched(built
 
 def test_a_crash_while_writing_leaves_the_output_untouched(built, capsys, monkeypatch):
     project, out, before = built
-    real_write = Path.write_bytes
+    real_write = FreshTreeWriter.write
     calls = {"n": 0}
 
-    def failing_write(self: Path, data: bytes) -> int:
+    def failing_write(self: FreshTreeWriter, rel: str, data: bytes) -> None:
         calls["n"] += 1
         if calls["n"] > 10:
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_write(self, data)
+        real_write(self, rel, data)
 
-    monkeypatch.setattr(Path, "write_bytes", failing_write)
+    monkeypatch.setattr(FreshTreeWriter, "write", failing_write)
     code = main(["build", "--src", str(project), "--out", str(out)])
     monkeypatch.undo()
     assert code == 2 and calls["n"] == 11

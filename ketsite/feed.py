@@ -69,14 +69,15 @@ def atom_feed(ctx: object) -> bytes:
     _sub(feed, "link", rel="self", type="application/atom+xml", href=config.absolute(PATH))
     _sub(feed, "link", rel="alternate", type="text/html",
          href=config.absolute(routes.get("papers").url_path))
-    stamps = [paper_timestamp(p) for p in corpus.papers.values()]
+    papers = list(corpus.papers.items())
+    stamps = [paper_timestamp(p) for _, p in papers]  # once each: the sort below reuses them
     _sub(feed, "updated", max(stamps) if stamps else "1970-01-01T00:00:00Z")
     author = _sub(feed, "author")
     _sub(author, "name", config.title)
     _sub(feed, "generator", "ketsite", version=__version__)
     # Newest first by the paper's own date; the library's order breaks ties (a stable sort).
-    by_date = sorted(corpus.papers.items(), key=lambda kv: paper_timestamp(kv[1]), reverse=True)
-    for key, paper in by_date[:config.pagination.feed]:
+    by_date = sorted(range(len(papers)), key=stamps.__getitem__, reverse=True)
+    for key, paper in (papers[i] for i in by_date[:config.pagination.feed]):
         url = config.absolute(routes.get("paper", key).url_path)
         entry = _sub(feed, "entry")
         _sub(entry, "title", paper.title)

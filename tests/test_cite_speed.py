@@ -5,7 +5,9 @@ patches, and in a subprocess running plain citeproc-py with only ketsite's date 
 (``KETSITE_CITEPROC_SPEEDUPS=0``). The items are the bundled papers, the scratch project's (a
 corporate author, markup in a title, a full date), a third of the bundled papers reshaped to reach
 other branches of the styles (other item types, editors instead of authors, no date, a language…),
-and a synthetic library of a few hundred papers from benchmarks/synth.py.
+and a synthetic library of a few hundred papers from benchmarks/synth.py. The patched side
+formats each item in both styles at once (``format_all_item``: the item read into citeproc-py
+once), the plain side one style at a time (``format_item``).
 """
 
 from __future__ import annotations
@@ -93,6 +95,13 @@ def _variants(item: dict) -> list[dict]:
     variant("pages", page="e1234-e1240", issue="2-3", volume="12 Suppl 1")
     variant("punctuated", title=item["title"] + ".", **{"container-title": "J. Clin. Med."})
     variant("question", title=item["title"] + "?", publisher="Pain Press, Inc.")
+    # Present but empty, or numeric or not: the same shape as other items (which variables,
+    # which type), other values; the shape memos must not answer for these from those.
+    variant("empty", page="", DOI="", issue="", volume="", **{"container-title": ""})
+    variant("numeric", edition="2", number="A12", volume="7", issue="3")
+    variant("not-numeric", edition="second", number="A-12", volume="Suppl", issue="3 Pt 2")
+    variant("circa", issued={"date-parts": [[2019]], "circa": 1})
+    variant("british", language="en-GB")
     return out
 
 
@@ -132,8 +141,7 @@ def test_patched_citeproc_formats_every_reference_exactly_as_plain_citeproc(item
     assert citeproc_speed.apply(), "the speed patches are off: nothing to compare"
     plain = _format_in_subprocess(items, tmp_path, {"KETSITE_CITEPROC_SPEEDUPS": "0"})
     assert plain["patched"] == []
-    fast = [[[r.html, r.text] for r in (cite.format_item(item, s) for s in cite.STYLES.values())]
-            for item in items]
+    fast = [[[r.html, r.text] for r in cite.format_all_item(item)] for item in items]
     assert len(plain["out"]) == len(fast) == len(items) > 600
     differing = [(item["id"], p, f) for item, p, f in zip(items, plain["out"], fast, strict=True)
                  if p != f]
@@ -141,6 +149,22 @@ def test_patched_citeproc_formats_every_reference_exactly_as_plain_citeproc(item
     # Not a vacuous comparison: complete references, nearly all different from each other.
     assert len({(apa[0], vancouver[0]) for apa, vancouver in fast}) > 0.75 * len(items)
     assert all(html.strip() and text.strip() for pair in fast for html, text in pair)
+
+
+def test_the_patches_format_alike_in_any_order(items, tmp_path, monkeypatch):
+    """The speed patches keep answers per shape of item (type, which variables, language),
+    learnt from the first item of each shape: formatted from the last item to the first, in a
+    new process, or forgetting them every few shapes, every reference is the same as above
+    (where it is compared with plain citeproc-py's)."""
+    fast = [[[r.html, r.text] for r in cite.format_all_item(item)] for item in items]
+    backwards = _format_in_subprocess(items[::-1], tmp_path, {})
+    assert "Group.process" in backwards["patched"]
+    assert backwards["out"][::-1] == fast
+    monkeypatch.setattr(citeproc_speed, "_MAX_SHAPES", 3)
+    citeproc_speed._SHAPES.clear()
+    forgetful = [[[r.html, r.text] for r in cite.format_all_item(item)] for item in items]
+    assert len(citeproc_speed._SHAPES) <= 3
+    assert forgetful == fast
 
 
 def test_another_citeproc_release_gets_no_patches(items, tmp_path):

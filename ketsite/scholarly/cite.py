@@ -157,16 +157,27 @@ def _style(file: str) -> CitationStylesStyle:
 
 def format_item(item: dict[str, object], style: Style) -> FormattedReference:
     """Format one CSL-JSON item as a single bibliography entry."""
-    item = _clean(item)  # type: ignore[assignment]
-    bibliography = CitationStylesBibliography(
-        _style(style.file), CiteProcJSON([item]), _FORMATTER
-    )
-    bibliography.register(Citation([CitationItem(str(item["id"]))]))
-    marked = str(bibliography.bibliography()[0]).strip()
-    if style.numbered:
-        marked = re.sub(r"^\s*1\.\s*", "", marked)
-    safe = Markup(_to_html(marked))  # noqa: S704 — escaped by _to_html
-    return FormattedReference(style, safe, _PRIVATE.sub("", marked))
+    return _format_clean(_clean(item), (style,))[0]  # type: ignore[arg-type]
+
+
+def _format_clean(
+    item: dict[str, object], styles: tuple[Style, ...]
+) -> tuple[FormattedReference, ...]:
+    """A cleaned item (:func:`_clean`) in each of the styles. The item is read into citeproc-py
+    once for all of them: formatting only reads the source (its references are not changed),
+    so each style's bibliography can be given the same one."""
+    source = CiteProcJSON([item])
+    key = str(item["id"])
+    out = []
+    for style in styles:
+        bibliography = CitationStylesBibliography(_style(style.file), source, _FORMATTER)
+        bibliography.register(Citation([CitationItem(key)]))
+        marked = str(bibliography.bibliography()[0]).strip()
+        if style.numbered:
+            marked = re.sub(r"^\s*1\.\s*", "", marked)
+        safe = Markup(_to_html(marked))  # noqa: S704 — escaped by _to_html
+        out.append(FormattedReference(style, safe, _PRIVATE.sub("", marked)))
+    return tuple(out)
 
 
 def format_reference(paper: Paper, style_id: str) -> FormattedReference:
@@ -175,8 +186,13 @@ def format_reference(paper: Paper, style_id: str) -> FormattedReference:
 
 def format_all(paper: Paper) -> tuple[FormattedReference, ...]:
     """The paper in every style of the cite panel, in panel order."""
-    item = csl_item(paper)
-    return tuple(format_item(item, style) for style in STYLES.values())
+    return format_all_item(csl_item(paper))
+
+
+def format_all_item(item: dict[str, object]) -> tuple[FormattedReference, ...]:
+    """A CSL-JSON item in every style of the cite panel, in panel order: the same as
+    :func:`format_item` for each style, with the item cleaned and read once."""
+    return _format_clean(_clean(item), tuple(STYLES.values()))  # type: ignore[arg-type]
 
 
 @functools.cache

@@ -19,6 +19,17 @@ hash). A key keeps its proxy alive, and lxml hands out the same proxy for a node
 is alive, so an answer is found again on every visit of that node. The style trees live as long as
 the process anyway (one parse per style file).
 
+Answers kept per *shape* of item (:func:`_shape_memo`): while a bibliography entry is rendered,
+the item carries the memo of its shape — its type, which variables it has, its language, whether
+it has a locator — the questions a style asks about an item besides the values of its variables.
+Per shape are kept the branches of each ``cs:choose`` worth trying (a test the shape decides is
+not evaluated again) and which elements render nothing: an element none of whose variables the
+shape has renders the same for every item of the shape (:func:`_reads` says why), so once it has
+rendered nothing it is passed over. Most of a style is conditions and groups for variables an item
+lacks, so this is most of the gain of these patches after the per-element memos. A library has
+far fewer shapes than papers (the bundled one 11 for 44 papers, the synthetic benchmark libraries
+2); at most :data:`_MAX_SHAPES` are kept.
+
 What citeproc-py itself mutates, and why no memo depends on it:
 
 * ``Date_Part.process`` copies the attributes of a style's ``cs:date-part`` onto the locale's:
@@ -26,8 +37,10 @@ What citeproc-py itself mutates, and why no memo depends on it:
 * ``Names.process`` inserts a new ``Name`` element into a ``cs:names`` that has none, on every
   call (the new element is not found as a ``cs:name`` next time; Vancouver's author list does this
   for every reference): no memo keeps the children of a ``cs:names`` (:func:`_children` refuses
-  them), the memoised ancestor and sibling queries of other elements do not change by it, and no
-  answer is stored for such a created element (:func:`_parsed`), which would pile them up.
+  them), searches for a CSL child of it do not see the new one (tagged ``Name``, outside the CSL
+  namespace), the memoised ancestor and sibling queries of other elements do not change by it,
+  and no answer is stored for such a created element (:func:`_parsed`), which would pile them
+  up (its ``cs:et-al`` sibling is kept for the ``cs:names`` it is put first in).
   Unpatched, those elements pile up in the style tree: one more per reference formatted, and the
   searches among a ``cs:names``' children (``names_context.name``, the ``cs:et-al`` sibling) grow
   with them — at ten thousand references each one took ten times as long as at the first, a
@@ -39,6 +52,7 @@ from __future__ import annotations
 import importlib.metadata
 
 from citeproc import model, source
+from citeproc import string as strings
 
 #: The citeproc-py release these patches were written and verified for.
 CITEPROC_VERSION = "0.11.1"
@@ -60,11 +74,13 @@ def apply() -> bool:
     if installed_version() != CITEPROC_VERSION:
         return False
     _patch_custom_dict()
+    _patch_source()
     _patch_citation_item()
     _patch_tree_lookups()
     _patch_locale_lookups()
     _patch_names()
     _patch_dates()
+    _patch_strings()
     _patch_rendering()
     _applied = True
     return True
@@ -132,6 +148,53 @@ def _patch_custom_dict() -> None:
     source.CustomDict.__getitem__ = __getitem__
 
 
+def _patch_source() -> None:
+    json_cls = source.json.CiteProcJSON
+    parse_string = json_cls.parse_string
+    mixed_cls, string_cls = strings.MixedString, strings.String
+    reference_cls = source.Reference
+    custom_init = source.CustomDict.__init__
+    optional = frozenset({"uri", "container_uri", "contributor", "date"} | set(source.VARIABLES))
+
+    def fast_parse_string(self, string):  # type: ignore[no-untyped-def]
+        """``CiteProcJSON.parse_string`` for a string without a nocase span (nearly all): the
+        original appends the whole string as one String to an empty MixedString, which makes
+        ``MixedString([String(string)])`` (an empty MixedString for an empty string)."""
+        string = str(string)
+        if self.start_tag in string.lower():
+            return parse_string(self, string)
+        return mixed_cls([string_cls(string)]) if string else mixed_cls()
+
+    def reference_init(self, key, type, **args):  # type: ignore[no-untyped-def]  # noqa: A002
+        """``Reference.__init__`` with its set of allowed variables (~150) built once, not for
+        every reference; when they are all allowed, ``CustomDict.__init__``'s checks (nothing
+        required, nothing unsupported to warn about) come down to its last step, ``update``."""
+        self.key = key
+        self.type = type
+        if optional.issuperset(args):
+            dict_update(self, args)
+        else:
+            custom_init(self, args, optional=optional)
+
+    name_cls = source.Name
+    name_init = name_cls.__init__
+    name_parts = frozenset({"family", "given", "dropping-particle", "non-dropping-particle",
+                            "suffix"})
+
+    def fast_name_init(self, **args):  # type: ignore[no-untyped-def]
+        """``Name.__init__`` for a name of the usual parts only: nothing is required, nothing is
+        unsupported, so ``CustomDict.__init__`` only does its last step, ``update``."""
+        if "literal" not in args and name_parts.issuperset(args):
+            dict_update(self, args)
+        else:
+            name_init(self, **args)
+
+    dict_update = dict.update
+    json_cls.parse_string = fast_parse_string
+    reference_cls.__init__ = reference_init
+    name_cls.__init__ = fast_name_init
+
+
 def _patch_citation_item() -> None:
     item_cls = source.CitationItem
     variable_error = source.VariableError
@@ -183,24 +246,46 @@ _CALLS_VARIABLE: dict[object, bool] = {}
 def _patch_tree_lookups() -> None:  # noqa: C901 — one closure per patched method
     element = model.CitationStylesElement
     objectified = model.SomewhatObjectifiedElement
-    names_cls = model.Names
     find_child = objectified.__getattr__
     children: dict[tuple[object, str], object] = {}
 
     def __getattr__(self, name):  # type: ignore[no-untyped-def]
-        """``element.layout``, ``root.bibliography``…: a search of the children (~100 macros
-        precede APA's bibliography) on every reference. The children of a parsed element never
-        change, except a ``cs:names``' (see the module docstring), which is searched each time.
-        Python attributes set later (``root.formatter``) are found before this is asked."""
+        """``element.layout``, ``root.bibliography``, ``names.name``…: a search of the children
+        (~100 macros precede APA's bibliography) on every reference. The children of a parsed
+        element never change, except a ``cs:names``' (see the module docstring), but the
+        elements citeproc-py puts there are tagged ``Name``, outside the CSL namespace the search
+        is for: the answer is the same. Python attributes set later (``root.formatter``) are
+        found before this is asked."""
         key = (self, name)
         hit = children.get(key, _MISSING)
         if hit is _MISSING:
             hit = find_child(self, name)
-            if _parsed(self) and not isinstance(self, names_cls):
+            if _parsed(self):
                 children[key] = hit
         return hit
 
     objectified.__getattr__ = __getattr__
+
+    xpath_search = element.xpath_search
+    searches: dict[tuple[object, str], list] = {}
+
+    def memo_xpath_search(self, expression):  # type: ignore[no-untyped-def]
+        """Two queries asked for every reference: a ``cs:date-part`` of a style's date by its
+        name (``Date_Part.process``; the names of date-parts are never changed, citeproc-py only
+        copies attributes onto a locale's date-part from the style's one of the same name) and
+        the ``cs:names`` a ``cs:substitute`` is in (``Substitute.render``). Their answers on a
+        parsed element are fixed; other queries are asked as before. A copy of the list is
+        returned, as XPath returns a new one."""
+        if expression.startswith(cacheable) and _parsed(self):
+            key = (self, expression)
+            hit = searches.get(key)
+            if hit is None:
+                hit = searches[key] = xpath_search(self, expression)
+            return list(hit)
+        return xpath_search(self, expression)
+
+    cacheable = ('./cs:date-part[@name="', "./parent::cs:names[1]")
+    element.xpath_search = memo_xpath_search
     locale_cls = model.Locale
     roots: dict[object, object] = {}
     layouts: dict[object, object] = {}
@@ -379,13 +464,21 @@ def _patch_names() -> None:
     et_al_expression = "./following-sibling::cs:et-al[1]"
 
     def et_al(self):  # type: ignore[no-untyped-def]
-        """The original, with its sibling XPath query answered once (the siblings after a
-        ``cs:name`` never change)."""
-        found = et_als.get(self)
+        """The original, with its sibling XPath query answered once (the ``cs:et-al`` siblings
+        after a ``cs:name`` never change)."""
+        key = self
+        if not _parsed(self):
+            # A Name created by Names.process, put first in a parsed cs:names: its following
+            # siblings are that element's other children, the same each time.
+            parent = self.getparent()
+            key = None
+            if parent is not None and _parsed(parent) and parent[0] is self:
+                key = (parent, 0)
+        found = et_als.get(key) if key is not None else None
         if found is None:
             found = self.xpath_search(et_al_expression)
-            if _parsed(self):
-                et_als[self] = found
+            if key is not None:
+                et_als[key] = found
         try:
             return found[0].render()
         except IndexError:
@@ -434,6 +527,183 @@ def _patch_dates() -> None:
     date_cls.is_locale_date = memo_is_locale_date
 
 
+# --- answers kept per shape of item --------------------------------------------------------------
+
+_SHAPE = "_ketsite_shape"  # an item's entry in its ``__dict__`` while it is rendered
+_KEYS = "_ketsite_keys"  # in a shape's memo: the variables present
+_TYPE = "_ketsite_type"  # the type
+_LOCATOR = "_ketsite_locator"  # whether the item has a locator
+_PLANS = "_ketsite_plans"  # the branches of each cs:choose to try
+_LANGUAGE = "_ketsite_language"  # the language's first two letters, or _MISSING
+_UNKNOWN = object()
+_SHAPES: dict[tuple, dict] = {}
+_MAX_SHAPES = 1024
+_READS: dict[object, frozenset | None] = {}
+
+
+def _shape_memo(item, reference):  # type: ignore[no-untyped-def]
+    """The memo of answers for items of the reference's shape: its type, which variables it has,
+    its language, and whether the item has a locator (everything a style can ask about a
+    reference other than the values of its variables). ``None`` when that cannot be told."""
+    if type(reference) is not source.Reference:
+        return None
+    language = dict.get(reference, "language", _MISSING)
+    if language is not _MISSING and type(language) is not str:
+        return None
+    keys = frozenset(reference)
+    shape = (dict.get(reference, "type"), keys, language, "locator" in item)
+    try:
+        memo = _SHAPES.get(shape)
+    except TypeError:  # an unhashable type
+        return None
+    if memo is None:
+        if len(_SHAPES) >= _MAX_SHAPES:
+            _SHAPES.clear()  # start afresh: ~15 KB each, and a few hundred make most libraries
+        memo = _SHAPES[shape] = {_KEYS: keys, _TYPE: shape[0], _LOCATOR: shape[3], _PLANS: {},
+                                 _LANGUAGE: language if language is _MISSING else language[:2]}
+    return memo
+
+
+def _nothing_test(element, memo):  # type: ignore[no-untyped-def]
+    """``_UNKNOWN`` if the element reads no variable the shape's items have (so rendering it for
+    one of them tells for all, see :func:`_reads`), else ``False`` (it must be rendered)."""
+    reads = _reads(element)
+    return _UNKNOWN if reads is not None and memo[_KEYS].isdisjoint(reads) else False
+
+
+def _reads(element, macros=()):  # type: ignore[no-untyped-def]  # noqa: C901, PLR0911, PLR0912
+    """The variables (CSL-JSON item keys) whose values rendering the element may read, or
+    ``None`` if that is not known here.
+
+    When an item has none of them, every question the element's rendering asks about the item
+    is one its *shape* answers (:func:`_shape_memo`): which type, which variables are present
+    (conditions, substitutes, names), the language; each variable it looks up is missing and
+    raises. The style and locale are fixed. The only other state it reads is the layout's list
+    of variables already substituted, which decides whether a missing variable's text renders
+    ``None`` or raises VariableError, and its parent (a group, a macro, a branch of a choose,
+    the layout) treats both alike. So an element that rendered nothing there (failed for want
+    of a variable or returned ``None``) for one item of the shape does so for every item of the
+    shape, and its parent may pass it over (``group_process``, ``render_children``). It changes
+    nothing meanwhile: only a substitute that renders text notes a variable, and then it and its
+    ancestors render something.
+
+    Not known (``None``): conditions on position or locator, citation numbers and locators
+    (they read the citation, not the reference), and any element not listed."""
+    hit = _READS.get(element, _MISSING)
+    if hit is not _MISSING:
+        return hit
+    m = model
+    attrs = _attrs(element)
+    reads: set | None = set()
+
+    def variables(name):  # type: ignore[no-untyped-def]
+        names = attrs[name].split()
+        return {*names, *(n.replace("-", "_") for n in names)}
+
+    def union(children):  # type: ignore[no-untyped-def]
+        for child in children:
+            child_reads = _reads(child, macros)
+            if child_reads is None:
+                return None
+            reads.update(child_reads)
+        return reads
+
+    if attrs is None or not _parsed(element):
+        reads = None
+    elif isinstance(element, (m.Group, m.Choose, m.Else, m.Macro, m.Substitute)):
+        reads = union(element.iterchildren())
+    elif isinstance(element, m.If):
+        if "position" in attrs or "locator" in attrs:
+            reads = None
+        else:
+            for name in ("variable", "is-numeric", "is-uncertain-date"):
+                if name in attrs:
+                    reads.update(variables(name))
+            reads = union(element.iterchildren())
+    elif isinstance(element, m.Text):
+        if "variable" in attrs:
+            if attrs["variable"] in ("citation-number", "locator"):
+                reads = None
+            else:
+                reads.update(variables("variable"))
+                reads.update([f"{v}_short" for v in reads])  # form="short" asks for these
+        elif "macro" in attrs:
+            try:
+                macro = element.get_macro(attrs["macro"])
+            except Exception:  # noqa: BLE001 — fails where the original renders it
+                macro = None
+            macro_reads = (None if macro is None or macro in macros
+                           else _reads(macro, (*macros, macro)))
+            reads = None if macro_reads is None else set(macro_reads)
+        elif "term" not in attrs and "value" not in attrs:
+            reads = None
+    elif isinstance(element, (m.Number, m.Label, m.Date)):
+        if attrs.get("variable") in (None, "citation-number", "locator"):
+            reads = None
+        else:
+            reads.update(variables("variable"))
+    elif isinstance(element, m.Names):
+        if "variable" not in attrs:
+            reads = None
+        else:
+            reads.update(variables("variable"))
+            # cs:name, cs:et-al and cs:label are rendered for a present variable only
+            reads = union(child for child in element.iterchildren()
+                          if isinstance(child, m.Substitute))
+    else:
+        reads = None
+    if reads is not None and any(v.startswith("page") for v in reads):
+        reads.add("page")  # page-first is read from page
+    hit = None if reads is None else frozenset(reads)
+    _READS[element] = hit
+    return hit
+
+
+# --- an equivalent rewrite of citeproc-py's string seams -----------------------------------------
+
+def _patch_strings() -> None:
+    mixed_cls = strings.MixedString
+    strip_first_char = strings._strip_first_char  # noqa: SLF001
+    punctuation = strings.SEAM_PUNCTUATION
+
+    def normalize_seam(left, other):  # type: ignore[no-untyped-def]
+        """``normalize_seam``, which only compares the last character of ``left`` with the first
+        of ``other``, without joining a MixedString's segments into a new string to find them
+        (every concatenation, join and affix asks, with the whole entry so far as ``left``): the
+        last character of ``''.join(map(str, segments))`` is that of the last segment that is
+        not empty, and likewise for the first."""
+        if type(left) is mixed_cls:
+            last = ""
+            for segment in reversed(left):
+                segment = str(segment)  # noqa: PLW2901
+                if segment:
+                    last = segment[-1]
+                    break
+        else:
+            left = str(left)
+            last = left[-1] if left else ""
+        if type(other) is mixed_cls:
+            first = ""
+            for segment in other:
+                segment = str(segment)  # noqa: PLW2901
+                if segment:
+                    first = segment[0]
+                    break
+        else:
+            other_str = str(other)
+            first = other_str[0] if other_str else ""
+        if not last or not first:
+            return other
+        if last == first and (first == " " or first in punctuation):
+            return strip_first_char(other)
+        return other
+
+    # string.py's functions and methods find it as a global of their module; model.py imported
+    # the name.
+    strings.normalize_seam = normalize_seam
+    model.normalize_seam = normalize_seam
+
+
 # --- equivalent rewrites of the hottest rendering methods -----------------------------------------
 
 def _patch_rendering() -> None:  # noqa: C901 — one closure per patched method
@@ -455,26 +725,39 @@ def _patch_rendering() -> None:  # noqa: C901 — one closure per patched method
 
     def format(self, string):  # type: ignore[no-untyped-def]
         """``Formatted.format`` reads five attributes and the formatter five times per rendered
-        element, almost always to do nothing: that case is decided once per element."""
+        element, almost always to do nothing: that case is decided once per element. The
+        formatter is asked for as the original does (it fails without one), except for an
+        element of a style, whose ``get_formatter`` cannot fail (``root.formatter`` is found by
+        a search of the children when it is not set)."""
         is_plain = plain.get(self)
         if is_plain is None:
             attrs = _attrs(self)
             is_plain = attrs is not None and not any(a in attrs for a in format_attrs)
+            if is_plain and not isinstance(self.get_root(), m.Locale):
+                is_plain = "in a style"
             if _parsed(self):
                 plain[self] = is_plain
         if not is_plain:
             return formatted_format(self, string)
         if isinstance(string, (int, float)):
             string = str(string)
-        self.get_formatter()  # as the original, which asks for it (and fails without one)
+        if is_plain is True:
+            self.get_formatter()  # as the original, which asks for it (and fails without one)
         return string
 
+    affixes: dict[object, tuple[str, str]] = {}
+
     def wrap(self, string):  # type: ignore[no-untyped-def]
-        """``Affixed.wrap`` with cached attributes; the seam adjustment is skipped for an empty
-        prefix or suffix, for which it returns its argument unchanged."""
+        """``Affixed.wrap`` with the affixes looked up once (but a ``cs:date-part``'s each
+        time, see :func:`_attrs`); the seam adjustment is skipped for an empty prefix or suffix,
+        for which it returns its argument unchanged."""
         if string is not None:
-            prefix = _get(self, "prefix", "")
-            suffix = _get(self, "suffix", "")
+            hit = affixes.get(self)
+            if hit is None:
+                hit = (_get(self, "prefix", ""), _get(self, "suffix", ""))
+                if _parsed(self) and _attrs(self) is not None:
+                    affixes[self] = hit
+            prefix, suffix = hit
             if prefix:
                 string = normalize_seam(prefix, string)
             text = prefix + string
@@ -566,9 +849,21 @@ def _patch_rendering() -> None:  # noqa: C901 — one closure per patched method
     m.Text.process = process
 
     def render_children(self, item, delimiter="", **kwargs):  # type: ignore[no-untyped-def]
-        """``Parent.render_children`` over the cached list of children."""
+        """``Parent.render_children`` over the cached list of children, passing over a child
+        known to render nothing for items of this shape (:func:`_shape_memo`)."""
+        try:
+            memo = item.__dict__.get(_SHAPE)  # the answers for the item's shape, if pinned
+        except AttributeError:
+            memo = None
         output = []
         for child in _children(self):
+            known = False
+            if memo is not None:
+                known = memo.get(child)
+                if known is None:
+                    known = memo[child] = _nothing_test(child, memo)
+                if known is True:
+                    continue
             try:
                 if isinstance(child, choose_cls):
                     text = child.render(item, delimiter=delimiter, **kwargs)
@@ -576,8 +871,13 @@ def _patch_rendering() -> None:  # noqa: C901 — one closure per patched method
                     text = child.render(item, **kwargs)
                 if text is not None:
                     output.append(text)
+                    if known is _UNKNOWN:
+                        memo[child] = False
+                elif known is _UNKNOWN:
+                    memo[child] = True
             except variable_error:
-                pass
+                if known is _UNKNOWN:
+                    memo[child] = True
         if output:
             return join(output, delimiter)
         else:
@@ -596,33 +896,77 @@ def _patch_rendering() -> None:  # noqa: C901 — one closure per patched method
                 _CALLS_VARIABLE[child] = hit
         return hit
 
+    group_plans: dict[object, tuple] = {}
+
+    def group_plan(self):  # type: ignore[no-untyped-def]
+        """A group's children, each with whether it calls a variable and is a cs:choose, and
+        its delimiter: pure functions of the style, looked up once. Whether a child calls a
+        variable is left to be asked when needed (``None``) if asking fails."""
+        plan = group_plans.get(self)
+        if plan is None:
+            entries = []
+            for child in _children(self):
+                try:
+                    calls = calls_variable(child)
+                except Exception:  # noqa: BLE001 — raised again where the original asks
+                    calls = None
+                entries.append((child, calls, isinstance(child, choose_cls)))
+            plan = (tuple(entries), _get(self, "delimiter", ""))
+            if _parsed(self):
+                group_plans[self] = plan
+        return plan
+
     def group_process(self, item, context=None, **kwargs):  # type: ignore[no-untyped-def]
-        """``Group.process`` over the cached children, with cached attributes."""
+        """``Group.process`` over the group's plan (:func:`group_plan`), passing over a child
+        known to render nothing for items of this shape (:func:`_shape_memo`)."""
+        entries, delimiter = group_plan(self)
+        try:
+            memo = item.__dict__.get(_SHAPE)  # the answers for the item's shape, if pinned
+        except AttributeError:
+            memo = None
         output = []
         variable_called = False
         variable_rendered = False
-        delimiter = _get(self, "delimiter", "")
-        for child in _children(self):
-            variable_called = variable_called or calls_variable(child)
+        for child, calls, is_choose in entries:
+            if not variable_called:
+                variable_called = calls_variable(child) if calls is None else calls
+            known = False
+            if memo is not None:
+                known = memo.get(child)
+                if known is None:
+                    known = memo[child] = _nothing_test(child, memo)
+                if known is True:
+                    continue
             try:
-                if isinstance(child, choose_cls):
+                if is_choose:
                     child_text = child.render(item, context=context,
                                               delimiter=delimiter, **kwargs)
                 else:
                     child_text = child.render(item, context=context, **kwargs)
                 if child_text is not None:
                     output.append(child_text)
-                    variable_rendered = variable_rendered or calls_variable(child)
+                    if not variable_rendered:
+                        variable_rendered = calls_variable(child) if calls is None else calls
+                    if known is _UNKNOWN:
+                        memo[child] = False
+                elif known is _UNKNOWN:
+                    memo[child] = True
             except variable_error:
-                pass
-        output = [item for item in output if item is not None]
-        success = not variable_called or (variable_called and variable_rendered)
-        if output and success:
-            return self.join(output)
-        else:
-            raise variable_error
+                if known is _UNKNOWN:
+                    memo[child] = True
+        if output and (not variable_called or variable_rendered):
+            return join_(self, output)
+        raise variable_error
+
+    def group_render(self, item, context=None, **kwargs):  # type: ignore[no-untyped-def]
+        """``Group.render``, that is ``markup(process(…))``, in one call."""
+        text = group_process(self, item, context, **kwargs)
+        if text:
+            return wrap(self, format(self, text))
+        return None
 
     m.Group.process = group_process
+    m.Group.render = group_render
 
     # cs:if and cs:else-if: the test read from the attributes once, and evaluated from cs:choose
     # without raising ConditionFailed for every branch not taken.
@@ -680,17 +1024,83 @@ def _patch_rendering() -> None:  # noqa: C901 — one closure per patched method
 
     m.If.render = if_render
 
+    holds, evaluate, other = 1, 2, 3
+
+    def shape_holds(self, memo):  # type: ignore[no-untyped-def]
+        """The test of a cs:if/cs:else-if as :func:`if_holds` decides it for every item of the
+        shape (type, variables present, locator present), or ``None`` if it reads more: a
+        position, a locator's label, or whether a present variable is numeric or uncertain."""
+        types, variables, others, position, match = if_spec(self)
+        keys, reference_type, has_locator = memo[_KEYS], memo[_TYPE], memo[_LOCATOR]
+        if position or "_locator" in others or (types and "type" not in keys):
+            return None
+        results = []
+        if types:
+            results += [typ == reference_type for typ in types]
+        if variables is not None:
+            results += [has_locator if variable == "locator" else variable in keys
+                        for variable in variables]
+        for attr, method in other_tests:
+            if method in others:
+                for variable in _attrs(self)[attr].split():
+                    if variable.replace("-", "_") in keys:
+                        return None
+                    results.append(False)  # a missing variable is neither
+        if match == "any":
+            return any(results)
+        elif match == "none":
+            return not any(results)
+        else:
+            return all(results)
+
+    def branches(self, memo):  # type: ignore[no-untyped-def]
+        """The children of a cs:choose to try for items of the shape, in order: a branch whose
+        test fails for all of them is left out, one whose test holds for all is marked so."""
+        plans = memo[_PLANS]
+        plan = plans.get(self)
+        if plan is None:
+            plan = []
+            for child in _children(self):
+                if isinstance(child, if_cls) and type(child).render is if_render:
+                    test = shape_holds(child, memo)
+                    if test is False:
+                        continue
+                    plan.append((child, evaluate if test is None else holds))
+                else:
+                    plan.append((child, other))
+            plan = tuple(plan)
+            if _parsed(self):
+                plans[self] = plan
+        return plan
+
     def choose_render(self, item, context=None, delimiter="", **kwargs):  # type: ignore[no-untyped-def]
         """``Choose.render``: a cs:if/cs:else-if whose test fails is passed over without raising
-        and catching ConditionFailed, the original's way of moving on to the next branch."""
-        for child in _children(self):
+        and catching ConditionFailed, the original's way of moving on to the next branch. Tests
+        decided by the item's shape (:func:`_shape_memo`) are not evaluated again."""
+        try:
+            memo = item.__dict__.get(_SHAPE)  # the answers for the item's shape, if pinned
+        except AttributeError:
+            memo = None
+        if memo is None:
+            for child in _children(self):
+                try:
+                    if isinstance(child, if_cls) and type(child).render is if_render:
+                        if not if_holds(child, item, context):
+                            continue
+                        return child.render_children(item, context=context,
+                                                     delimiter=delimiter, **kwargs)
+                    return child.render(item, context=context, delimiter=delimiter, **kwargs)
+                except condition_failed:
+                    continue
+            return None
+        for child, how in branches(self, memo):
             try:
-                if isinstance(child, if_cls) and type(child).render is if_render:
-                    if not if_holds(child, item, context):
-                        continue
-                    return child.render_children(item, context=context,
-                                                 delimiter=delimiter, **kwargs)
-                return child.render(item, context=context, delimiter=delimiter, **kwargs)
+                if how is other:
+                    return child.render(item, context=context, delimiter=delimiter, **kwargs)
+                if how is evaluate and not if_holds(child, item, context):
+                    continue
+                return child.render_children(item, context=context,
+                                             delimiter=delimiter, **kwargs)
             except condition_failed:
                 continue
         return None
@@ -698,11 +1108,73 @@ def _patch_rendering() -> None:  # noqa: C901 — one closure per patched method
     m.Choose.render = choose_render
 
     plans: dict[object, tuple[bool, bool, bool]] = {}
+    contents: dict[object, tuple] = {}
+    punctuation_checked: dict[object, tuple[object, object]] = {}
+    variable_, macro_ = 1, 2
+    text_variable = m.Text._variable
+    macro_render = m.Macro.render
 
-    def text_render(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def content_plan(self):  # type: ignore[no-untyped-def]
+        """What a cs:text renders, from its attributes, looked up once: ``(variable_, name,
+        its item key, the key of its short form or None, the element's tag)``, ``(macro_,
+        macro element)``, or ``(None,)`` for the rest (a term, a value, a macro not found…),
+        which :func:`process` renders as before. ``None`` when the element's class has other
+        methods than these patches expect."""
+        plan = contents.get(self, _MISSING)
+        if plan is _MISSING:
+            attrs = _attrs(self)
+            plan = (None,)
+            if type(self).process is not process or type(self)._variable is not text_variable:
+                plan = None
+            elif "variable" in attrs:
+                variable = attrs["variable"]
+                if not variable.startswith("page") and variable not in ("citation-number",
+                                                                       "locator"):
+                    short = (variable + "-short").replace("-", "_")
+                    plan = (variable_, variable, variable.replace("-", "_"),
+                            short if attrs.get("form") == "short" else None, self.tag)
+            elif "macro" in attrs:
+                try:
+                    macro = self.get_macro(attrs["macro"])
+                except Exception:  # noqa: BLE001 — fails again where the original renders it
+                    macro = None
+                if (type(macro).render is macro_render
+                        and type(macro).render_children is render_children):
+                    plan = (macro_, macro)
+            if _parsed(self):
+                contents[self] = plan
+        return plan
+
+    def text_render(self, item, context=None, **kwargs):  # type: ignore[no-untyped-def]
         """``Text.render`` (``process`` then ``markup``) with markup's steps that do nothing for
-        this element (decided once from its attributes) skipped, the others run as before."""
-        text, language = self.process(*args, **kwargs)
+        this element (decided once from its attributes) skipped, the others run as before.
+        While a bibliography entry is rendered (:func:`_shape_memo`), the most common contents
+        are rendered here: a variable (``Text._variable`` with the attributes, the tag and the
+        layout looked up once) and a macro (``Macro.render``'s one call made directly); the
+        language is the shape's."""
+        try:
+            memo = item.__dict__.get(_SHAPE)  # the answers for the item's shape, if pinned
+        except AttributeError:
+            memo = None
+        content = None if memo is None else content_plan(self)
+        kind = None if content is None else content[0]
+        if kind is None:
+            text, language = self.process(item, context, **kwargs)
+        else:
+            if context is None:
+                context = self
+            language = _MISSING  # read below if needed: the shape's, or the style's default
+            if kind is variable_:
+                _, variable, key, short, tag = content
+                repressed = context.get_layout().repressed
+                if tag in repressed and variable in repressed[tag]:
+                    return None
+                reference = item.reference
+                if short is not None and short in reference:
+                    key = short
+                text = reference[key]
+            else:
+                text = render_children(content[1], item, context=context, sort_options=None)
         if not text:
             return None
         plan = plans.get(self)
@@ -717,9 +1189,21 @@ def _patch_rendering() -> None:  # noqa: C901 — one closure per patched method
         if strip:
             text = text.replace(".", "")
         if cased:
+            if language is _MISSING:
+                language = memo[_LANGUAGE]
+                if language is _MISSING:
+                    language = default_language(self.get_root())
             text = text_case(self, text, language)
         text = format(self, text)
-        self.get_locale_option("punctuation-in-quote").lower()  # read (unused) as the original
+        checked = punctuation_checked.get(self)
+        if checked is None or checked[0].__dict__.get("locales") is not checked[1]:
+            # read (unused) as the original; once it is known to be a string for the style's
+            # list of locales, the memo gives the same again (see memo_get_locale_option)
+            option = self.get_locale_option("punctuation-in-quote")
+            option.lower()
+            root = self.get_root()
+            if type(option) is str and _parsed(self) and not isinstance(root, m.Locale):
+                punctuation_checked[self] = (root, root.__dict__.get("locales"))
         if quoted:
             text = self.get_single_term(name="open-quote") + text + self.get_single_term(
                 name="close-quote")
@@ -734,7 +1218,8 @@ def _patch_rendering() -> None:  # noqa: C901 — one closure per patched method
         look-ups, read ~100 times per reference) pinned while that item is rendered: rendering
         only reads the item, its citation, the bibliography and its source, so the chain's
         answer cannot change meanwhile. If the chain fails it is not pinned (and fails where
-        the original would)."""
+        the original would). With the reference, the memo of its shape is pinned
+        (:func:`_shape_memo`)."""
         output_items = []
         for item in citation_items:
             pinned = False
@@ -745,11 +1230,14 @@ def _patch_rendering() -> None:  # noqa: C901 — one closure per patched method
                 except Exception:  # noqa: BLE001, S110 — raised again where it is read
                     pass
             try:
+                if pinned:
+                    item.__dict__[_SHAPE] = _shape_memo(item, item.__dict__["reference"])
                 self.repressed = {}
                 text = self.format(self.wrap(self.render_children(item)))
             finally:
                 if pinned:
                     del item.__dict__["reference"]
+                    item.__dict__.pop(_SHAPE, None)
             if text is not None:
                 output_items.append(text)
         return output_items

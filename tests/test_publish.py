@@ -311,3 +311,23 @@ def test_netlify_headers_lock_the_site_down(site):
         "application/x-research-info-systems")
     assert headers_for("/feed.xml")["content-type"].startswith("application/atom+xml")
     assert (site / "404.html").is_file()
+
+
+def test_one_build_walks_the_library_once_for_the_search_index(tmp_path, monkeypatch):
+    """The search page's ``?v=`` digest and the index file are one computation per build."""
+    from ketsite import search
+
+    walks = {"n": 0}
+    real_parts = search._parts
+
+    def counting(*tables):  # type: ignore[no-untyped-def]
+        walks["n"] += 1
+        return real_parts(*tables)
+
+    monkeypatch.setattr(search, "_parts", counting)
+    result = build(REPO, tmp_path / "_site", jobs=1)
+    assert not result.diagnostics.has_errors
+    page = (tmp_path / "_site" / "search" / "index.html").read_text(encoding="utf-8")
+    index = (tmp_path / "_site" / search.PATH).read_bytes()
+    assert f"search-index.js?v={hashlib.sha256(index).hexdigest()[:10]}" in page
+    assert walks["n"] == 1

@@ -564,6 +564,31 @@ def _shape_memo(item, reference):  # type: ignore[no-untyped-def]
     return memo
 
 
+def _pinned_memo(item):  # type: ignore[no-untyped-def]
+    """The answers for the shape of the item being rendered, if pinned to it (else ``None``)."""
+    try:
+        return item.__dict__.get(_SHAPE)
+    except AttributeError:
+        return None
+
+
+def _known(child, memo):  # type: ignore[no-untyped-def]
+    """What the shape's memo knows of ``child``: ``True`` renders nothing (pass it over),
+    ``_UNKNOWN`` to be learnt from this rendering (:func:`_learn`), ``False`` render it."""
+    if memo is None:
+        return False
+    known = memo.get(child)
+    if known is None:
+        known = memo[child] = _nothing_test(child, memo)
+    return known
+
+
+def _learn(child, memo, known, rendered_nothing):  # type: ignore[no-untyped-def]
+    """Record what rendering ``child`` showed, where the memo was waiting for it."""
+    if known is _UNKNOWN:
+        memo[child] = rendered_nothing
+
+
 def _nothing_test(element, memo):  # type: ignore[no-untyped-def]
     """``_UNKNOWN`` if the element reads no variable the shape's items have (so rendering it for
     one of them tells for all, see :func:`_reads`), else ``False`` (it must be rendered)."""
@@ -851,33 +876,23 @@ def _patch_rendering() -> None:  # noqa: C901 — one closure per patched method
     def render_children(self, item, delimiter="", **kwargs):  # type: ignore[no-untyped-def]
         """``Parent.render_children`` over the cached list of children, passing over a child
         known to render nothing for items of this shape (:func:`_shape_memo`)."""
-        try:
-            memo = item.__dict__.get(_SHAPE)  # the answers for the item's shape, if pinned
-        except AttributeError:
-            memo = None
+        memo = _pinned_memo(item)
         output = []
         for child in _children(self):
-            known = False
-            if memo is not None:
-                known = memo.get(child)
-                if known is None:
-                    known = memo[child] = _nothing_test(child, memo)
-                if known is True:
-                    continue
+            known = _known(child, memo)
+            if known is True:
+                continue
             try:
                 if isinstance(child, choose_cls):
                     text = child.render(item, delimiter=delimiter, **kwargs)
                 else:
                     text = child.render(item, **kwargs)
-                if text is not None:
-                    output.append(text)
-                    if known is _UNKNOWN:
-                        memo[child] = False
-                elif known is _UNKNOWN:
-                    memo[child] = True
             except variable_error:
-                if known is _UNKNOWN:
-                    memo[child] = True
+                _learn(child, memo, known, True)
+                continue
+            _learn(child, memo, known, text is None)
+            if text is not None:
+                output.append(text)
         if output:
             return join(output, delimiter)
         else:
@@ -920,40 +935,30 @@ def _patch_rendering() -> None:  # noqa: C901 — one closure per patched method
         """``Group.process`` over the group's plan (:func:`group_plan`), passing over a child
         known to render nothing for items of this shape (:func:`_shape_memo`)."""
         entries, delimiter = group_plan(self)
-        try:
-            memo = item.__dict__.get(_SHAPE)  # the answers for the item's shape, if pinned
-        except AttributeError:
-            memo = None
+        memo = _pinned_memo(item)
         output = []
         variable_called = False
         variable_rendered = False
         for child, calls, is_choose in entries:
             if not variable_called:
                 variable_called = calls_variable(child) if calls is None else calls
-            known = False
-            if memo is not None:
-                known = memo.get(child)
-                if known is None:
-                    known = memo[child] = _nothing_test(child, memo)
-                if known is True:
-                    continue
+            known = _known(child, memo)
+            if known is True:
+                continue
             try:
                 if is_choose:
                     child_text = child.render(item, context=context,
                                               delimiter=delimiter, **kwargs)
                 else:
                     child_text = child.render(item, context=context, **kwargs)
-                if child_text is not None:
-                    output.append(child_text)
-                    if not variable_rendered:
-                        variable_rendered = calls_variable(child) if calls is None else calls
-                    if known is _UNKNOWN:
-                        memo[child] = False
-                elif known is _UNKNOWN:
-                    memo[child] = True
             except variable_error:
-                if known is _UNKNOWN:
-                    memo[child] = True
+                _learn(child, memo, known, True)
+                continue
+            _learn(child, memo, known, child_text is None)
+            if child_text is not None:
+                output.append(child_text)
+                if not variable_rendered:
+                    variable_rendered = calls_variable(child) if calls is None else calls
         if output and (not variable_called or variable_rendered):
             return join_(self, output)
         raise variable_error
@@ -1077,10 +1082,7 @@ def _patch_rendering() -> None:  # noqa: C901 — one closure per patched method
         """``Choose.render``: a cs:if/cs:else-if whose test fails is passed over without raising
         and catching ConditionFailed, the original's way of moving on to the next branch. Tests
         decided by the item's shape (:func:`_shape_memo`) are not evaluated again."""
-        try:
-            memo = item.__dict__.get(_SHAPE)  # the answers for the item's shape, if pinned
-        except AttributeError:
-            memo = None
+        memo = _pinned_memo(item)
         if memo is None:
             for child in _children(self):
                 try:
@@ -1152,10 +1154,7 @@ def _patch_rendering() -> None:  # noqa: C901 — one closure per patched method
         are rendered here: a variable (``Text._variable`` with the attributes, the tag and the
         layout looked up once) and a macro (``Macro.render``'s one call made directly); the
         language is the shape's."""
-        try:
-            memo = item.__dict__.get(_SHAPE)  # the answers for the item's shape, if pinned
-        except AttributeError:
-            memo = None
+        memo = _pinned_memo(item)
         content = None if memo is None else content_plan(self)
         kind = None if content is None else content[0]
         if kind is None:

@@ -244,8 +244,32 @@ def write_pickle(path: Path, value: object) -> bool:
         return False
 
 
-def _parse_job(job: tuple[str, SourceFile]) -> Fragment:
-    return parse_file(*job)
+def _parse_batch(batch: list[tuple[str, SourceFile]]) -> list[Fragment]:
+    return [parse_file(kind, source) for kind, source in batch]
+
+
+def batches_by_size(sizes: list[int], count: int) -> list[list[int]]:
+    """Indexes of ``sizes`` in about ``count`` batches of about equal total size, biggest items
+    first, so no worker is left parsing a large file alone at the end.
+
+    Batches of equal *length* were not enough: a project's dozens of large ``.bib`` files sort
+    first, and the first batch of a few hundred files took every one of them (at ten thousand
+    papers one worker parsed for six seconds while the other had finished).
+    """
+    order = sorted(range(len(sizes)), key=lambda i: -sizes[i])
+    target = max(1, sum(sizes) // max(1, count))
+    out: list[list[int]] = []
+    batch: list[int] = []
+    total = 0
+    for i in order:
+        batch.append(i)
+        total += sizes[i]
+        if total >= target:
+            out.append(batch)
+            batch, total = [], 0
+    if batch:
+        out.append(batch)
+    return out
 
 
 def _parse_all(jobs: list[tuple[str, SourceFile]], workers: int) -> list[Fragment]:
@@ -254,15 +278,14 @@ def _parse_all(jobs: list[tuple[str, SourceFile]], workers: int) -> list[Fragmen
         return [parse_file(kind, source) for kind, source in jobs]
     import multiprocessing
 
-    # Big files first, so the last worker does not start a large .bib file alone at the end.
-    order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][1].text))
+    groups = batches_by_size([len(s.text) for _, s in jobs], workers * 8)
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(workers) as pool:
-        chunk = max(1, len(jobs) // (workers * 8))
-        results = pool.map(_parse_job, [jobs[i] for i in order], chunksize=chunk)
+        results = pool.map(_parse_batch, [[jobs[i] for i in g] for g in groups], chunksize=1)
     out: list[Fragment | None] = [None] * len(jobs)
-    for i, frag in zip(order, results, strict=True):
-        out[i] = frag
+    for group, frags in zip(groups, results, strict=True):
+        for i, frag in zip(group, frags, strict=True):
+            out[i] = frag
     return [f for f in out if f is not None]
 
 

@@ -50,6 +50,7 @@ from ketsite.model.corpus import Corpus, CorpusCache, build_corpus
 from ketsite.output import (
     FreshTreeWriter,
     Listing,
+    detach_streams,
     new_folder,
     remove_file,
     replace_file,
@@ -482,9 +483,7 @@ def _write_detached(path: Path, session: Session) -> None:
     through a pipe is not kept waiting for it), then the state, then exit — never return."""
     ok = False
     try:
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
+        detach_streams()
         ok = write_pickle(path, (STATE_FORMAT, session))
     finally:
         os._exit(0 if ok else 1)

@@ -59,6 +59,16 @@ def swap_into_place(tmp: Path, out: Path, background_delete: bool = False) -> No
         os.replace(tmp, out)
 
 
+def detach_streams() -> None:
+    """Point this (forked, background) process's standard streams at /dev/null, so whoever reads
+    the command's output through a pipe (``ketsite build | tee log``, a CI runner) sees it end
+    when the command does, not when the background work does."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def delete_in_background(folder: Path) -> None:
     """Remove ``folder`` from a detached grandchild process (or now, where there is no fork)."""
     if not hasattr(os, "fork"):
@@ -73,6 +83,7 @@ def delete_in_background(folder: Path) -> None:
         try:
             if os.fork() == 0:
                 os.setsid()
+                detach_streams()
                 shutil.rmtree(folder, ignore_errors=True)
         finally:
             os._exit(0)

@@ -191,3 +191,34 @@ def test_the_output_listing_finds_every_file_and_no_folder(tmp_path):
         assert listing.result() == expected
     finally:
         listing.close(wait=True)
+
+
+@pytest.mark.parametrize("work", ["delete", "save"])
+def test_background_work_does_not_hold_the_commands_output_open(tmp_path, work):
+    """``ketsite build | tee log`` ends when the build does: the detached processes that delete
+    the previous site or save the incremental state let go of the command's output pipe."""
+    script = f"""
+import shutil, sys, time
+from pathlib import Path
+import ketsite.engine as engine
+import ketsite.output as output
+def slow(*args, **kwargs):
+    time.sleep(6)
+    return True
+folder = Path({str(tmp_path / "old")!r}); folder.mkdir()
+if {work!r} == "delete":
+    shutil.rmtree = slow
+    output.delete_in_background(folder)
+else:
+    engine.write_pickle = slow
+    engine.save_in_background(folder / "state.pickle", object(), True)
+print("returned", flush=True)
+"""
+    import time
+
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "returned\n"
+    assert time.monotonic() - start < 5, "the output pipe stayed open for the background work"

@@ -345,6 +345,42 @@ def test_big_dirty_pages_rendered_by_workers_give_the_same_bytes(library, tmp_pa
     assert tree(tmp_path / "site") == full_build(library, tmp_path / "clean")
 
 
+def test_parallel_parse_gives_what_a_serial_parse_gives(library, tmp_path, monkeypatch):
+    """Sources parsed in worker processes, in batches of about equal size, come back in source
+    order with the same diagnostics, a broken entry's included, as when parsed here."""
+    from ketsite import cache
+    from ketsite.diagnostics import Diagnostics
+    from ketsite.sources.discover import discover
+
+    bib = _bib(library)
+    bib.write_text(bib.read_text(encoding="utf-8") + "\n@article{broken,\n  title = {x\n",
+                   encoding="utf-8")
+    monkeypatch.setattr(cache, "PARALLEL_MIN_BYTES", 1)
+
+    def parsed(workers: int) -> tuple[object, list[str]]:
+        diags = Diagnostics()
+        out = cache.parse_all(discover(library, diags), diags, None, workers)
+        return out, [d.format() for d in diags.items]
+
+    serial, parallel = parsed(1), parsed(2)
+    assert any("broken" in d or bib.name in d for d in serial[1])
+    assert parallel == serial
+
+
+def test_parse_batches_share_the_bytes_evenly():
+    """Forty big files and a thousand small ones: every file in one batch, the big ones spread
+    over batches rather than all in the first (one worker parsing them alone at the end)."""
+    from ketsite.cache import batches_by_size
+
+    sizes = [100_000] * 40 + [500] * 1000
+    groups = batches_by_size(sizes, 16)
+    assert sorted(i for g in groups for i in g) == list(range(len(sizes)))
+    totals = [sum(sizes[i] for i in g) for g in groups]
+    assert len(groups) >= 16 and max(totals) <= 2 * sum(sizes) // 16 + 100_000
+    assert max(sum(1 for i in g if sizes[i] == 100_000) for g in groups) <= 3
+    assert batches_by_size([], 4) == [] and batches_by_size([0, 0], 4) == [[0, 1]]
+
+
 def test_cli_incremental_build_reports_what_it_rendered(library, tmp_path):
     import subprocess
 

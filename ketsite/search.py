@@ -15,7 +15,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
 from ketsite.config import SiteConfig
@@ -101,7 +103,9 @@ def author_document(aid: str, author: Author, n: int, path: str) -> dict[str, st
     }
 
 
-Part = tuple[str, str, Callable[..., dict[str, str]], tuple[Any, ...]]  # type, id, fn, arguments
+#: One type of document: (type, idents, arguments of :func:`_document_text` for each: the
+#: document function, then its own arguments).
+Group = tuple[str, list[str], list[tuple[Any, ...]]]
 
 
 def _tables(corpus: Corpus, routes: Any) -> tuple[Mapping[Any, Any], ...]:
@@ -118,34 +122,44 @@ def _parts(table: Mapping[Any, Any], reviews: Mapping[str, Review],
            conditions: Mapping[str, Condition], papers: Mapping[str, Paper],
            annotations: Mapping[str, Annotation], by_paper: Mapping[str, Any],
            authors: Mapping[str, Author], by_author: Mapping[str, Any],
-           by_condition: Mapping[str, Any]) -> list[Part]:
-    """Each document's function and arguments, in index order (from :func:`_tables`)."""
+           by_condition: Mapping[str, Any]) -> list[Group]:
+    """Each document's function and arguments, in index order (from :func:`_tables`), zipped
+    from the mappings rather than gathered one document at a time: after an edit, this is most
+    of what the index costs (see Pieces.each)."""
 
-    def path(kind: str, ident: str) -> str:
-        return table[(kind, ident)].path  # type: ignore[no-any-return]
+    def paths(kind: str, idents: list[str]) -> Iterator[str]:
+        return map(attrgetter("path"), map(table.__getitem__, zip(repeat(kind), idents)))
 
-    parts: list[Part] = []
-    for rid, review in reviews.items():
-        covered = tuple(conditions[c] for c in review.conditions if c in conditions)
-        parts.append(("review", rid, review_document,
-                      (rid, review, papers[review.paper], covered, path("review", rid))))
-    for cid, condition in conditions.items():
-        n = len(by_condition.get(cid, ()))
-        parts.append(("condition", cid, condition_document,
-                      (cid, condition, n, path("condition", cid))))
-    for key, paper in papers.items():
-        addressed = tuple(conditions[c] for c in by_paper.get(key, ()))
-        parts.append(("paper", key, paper_document,
-                      (key, paper, annotations.get(key), addressed, path("paper", key))))
-    for aid, author in authors.items():
-        n = len(by_author.get(aid, ()))
-        parts.append(("author", aid, author_document, (aid, author, n, path("author", aid))))
-    return parts
+    def counts(by: Mapping[str, Any], idents: list[str]) -> Iterator[int]:
+        return map(len, map(by.get, idents, repeat(())))
+
+    rids, cids, keys, aids = list(reviews), list(conditions), list(papers), list(authors)
+    # the conditions each paper addresses, made once per distinct list (a few dozen of them)
+    named = {ids: tuple(conditions[c] for c in ids) for ids in {(), *by_paper.values()}}
+    covered = (tuple(conditions[c] for c in r.conditions if c in conditions)
+               for r in reviews.values())
+    return [
+        ("review", rids, list(zip(
+            repeat(review_document), rids, reviews.values(),
+            map(papers.__getitem__, map(attrgetter("paper"), reviews.values())), covered,
+            paths("review", rids)))),
+        ("condition", cids, list(zip(
+            repeat(condition_document), cids, conditions.values(),
+            counts(by_condition, cids), paths("condition", cids)))),
+        ("paper", keys, list(zip(
+            repeat(paper_document), keys, papers.values(), map(annotations.get, keys),
+            map(named.__getitem__, map(by_paper.get, keys, repeat(()))),
+            paths("paper", keys)))),
+        ("author", aids, list(zip(
+            repeat(author_document), aids, authors.values(), counts(by_author, aids),
+            paths("author", aids)))),
+    ]
 
 
 def documents(corpus: Corpus, routes: Any) -> list[dict[str, str]]:
     """One search document per page worth finding, in a stable order."""
-    return [fn(*args) for _, _, fn, args in _parts(*_tables(corpus, routes))]
+    return [fn(*args) for _, _, arguments in _parts(*_tables(corpus, routes))
+            for fn, *args in arguments]
 
 
 def _document_text(fn: Callable[..., dict[str, str]], *args: Any) -> str:
@@ -166,12 +180,13 @@ def index_script(corpus: Corpus, routes: Any, pieces: Pieces | None = None) -> b
 
 
 def _assemble(pieces: Pieces, *tables: Mapping[Any, Any]) -> bytes:
-    texts = tuple(pieces.get(f"search-{t}", ident, _document_text, fn, *args)
-                  for t, ident, fn, args in _parts(*tables))
+    texts: list[str] = []
+    for t, idents, arguments in _parts(*tables):
+        texts += pieces.each(f"search-{t}", idents, _document_text, arguments)
     return _script(texts)
 
 
-def _script(texts: tuple[str, ...]) -> bytes:
+def _script(texts: list[str]) -> bytes:
     data = {
         "version": 1,
         "types": [list(t) for t in TYPES],

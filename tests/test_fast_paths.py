@@ -167,3 +167,54 @@ def test_author_letter_equals_the_letter_of_the_slug(family):
 
     first = (slugify(family)[:1] or "#").upper()  # the rule, as the docs state it
     assert author_letter(family) == (first if first.isalpha() else "#")
+
+
+# --- Pieces.each: the parts of the library-wide files -----------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.sampled_from([f"k{i}" for i in range(300)]),
+                                   st.integers(0, 3)), max_size=300), min_size=1, max_size=5))
+def test_pieces_each_gives_what_a_fresh_call_gives_and_redoes_only_changed_items(rounds):
+    """Build after build, with items added, removed, reordered and changed: ``each`` returns
+    exactly ``[fn(*args) ...]``, and calls ``fn`` for every item whose arguments are new, at most
+    once, and never for one whose arguments are those it had last time."""
+    from ketsite.memo import Pieces
+
+    pieces = Pieces()
+    seen: dict[str, tuple[object, ...]] = {}
+    ever: set[tuple[object, ...]] = set()
+    for items in rounds:
+        items = list(dict(items).items())  # one entry per ident, as in a mapping
+        idents = [ident for ident, _ in items]
+        args = [(ident, value) for ident, value in items]
+        calls: list[str] = []
+
+        def part(ident: str, value: int, calls: list[str] = calls) -> str:
+            calls.append(ident)
+            return f"{ident}={value}"
+
+        assert pieces.each("ns", idents, part, args) == [f"{i}={v}" for i, v in items]
+        new = {i for i, a in zip(idents, args, strict=True) if a not in ever}  # must be made
+        changed = {i for i, a in zip(idents, args, strict=True) if seen.get(i) != a}  # may be made
+        assert len(calls) == len(set(calls)) and new <= set(calls) <= changed
+        seen.update(zip(idents, args, strict=True))
+        ever.update(args)
+
+
+def test_pieces_each_runs_end_at_the_same_idents_in_every_process():
+    """Run boundaries come from a checksum, not ``hash`` (salted per process): the runs saved
+    with the state of ``build --incremental`` are found by the next process."""
+    import subprocess
+    import sys
+
+    from ketsite.memo import _ends_run
+
+    idents = [f"author-{i}" for i in range(2000)]
+    here = [i for i in idents if _ends_run(i)]
+    code = ("import sys; from ketsite.memo import _ends_run; "
+            "print(sum(1 for i in range(2000) if _ends_run(f'author-{i}')))")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={**__import__("os").environ, "PYTHONHASHSEED": "12345"},
+                           check=True).stdout
+    assert 10 < len(here) < 100 and int(other) == len(here)

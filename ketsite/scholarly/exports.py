@@ -12,6 +12,7 @@ between builds.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from operator import attrgetter
 
 from ketsite.config import SiteConfig
 from ketsite.jsontext import dumps_indented
@@ -120,13 +121,19 @@ PARTS: dict[str, tuple[Callable[[Paper], str], Callable[[list[str]], str]]] = {
 }
 
 
-def _file(kind: str, papers: Iterable[Paper], pieces: Pieces | None = None) -> str:
+_KEY = attrgetter("key")
+
+
+def _file(kind: str, papers: Iterable[Paper], pieces: Pieces | None = None,
+          collection_id: str = "") -> str:
     """The file of ``kind`` holding ``papers``; each paper's part comes from ``pieces`` when it
     was made from an equal paper before (a rebuild after an edit redoes only that paper)."""
     part, join = PARTS[kind]
     if pieces is None:
         return join([part(p) for p in papers])
-    return join([pieces.get(kind, p.key, part, p) for p in papers])
+    papers = list(papers)
+    return join(pieces.each(kind, list(map(_KEY, papers)), part, list(zip(papers)),
+                            collection_id))
 
 
 def bibtex_file(papers: Iterable[Paper]) -> str:
@@ -150,9 +157,10 @@ def collection(corpus: Corpus, ident: str) -> tuple[str, ...]:
     """The keys of a collection id: ``library``, ``paper:KEY``, ``condition:ID``, ``author:ID``,
     ``review:ID`` (the review itself, its references in order, then the articles citing it)."""
     scope, _, value = ident.partition(":")
-    if scope == "library":
-        keys: Iterable[str] = corpus.papers
-    elif scope == "paper":
+    if scope == "library":  # every paper, once each: the keys of the mapping as they are
+        return tuple(whole(corpus.papers))
+    keys: Iterable[str]
+    if scope == "paper":
         keys = (value,)
     elif scope == "condition":
         keys = corpus.papers_by_condition.get(value, ())
@@ -163,7 +171,7 @@ def collection(corpus: Corpus, ident: str) -> tuple[str, ...]:
         keys = (review.paper, *review.references, *review.citing)
     else:
         raise KeyError(ident)
-    papers = whole(corpus.papers) if scope == "library" else corpus.papers
+    papers = corpus.papers
     return tuple(k for k in dict.fromkeys(keys) if k in papers)
 
 
@@ -210,7 +218,8 @@ def routes(corpus: Corpus, config: SiteConfig) -> list[Route]:
 def generate(route: Route, ctx: object, pieces: Pieces | None = None) -> bytes:
     corpus: Corpus = ctx.corpus  # type: ignore[attr-defined]
     keys = collection(corpus, route.ident)
-    # the library reads every paper: one recorded read (see tracking.whole)
-    by_key = whole(corpus.papers) if route.ident == "library" else corpus.papers
-    papers = [by_key[k] for k in keys]
-    return _file(route.kind, papers, pieces).encode("utf-8")
+    if route.ident == "library":  # every paper: one recorded read (see tracking.whole)
+        papers: Iterable[Paper] = whole(corpus.papers).values()
+    else:
+        papers = map(corpus.papers.__getitem__, keys)
+    return _file(route.kind, papers, pieces, route.ident).encode("utf-8")

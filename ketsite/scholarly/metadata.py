@@ -15,12 +15,12 @@ Every function is pure: (entity, page helpers) in, values out; templates only pr
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
 from markupsafe import Markup
 
-from ketsite.jsontext import dumps_indented
 from ketsite.model.entities import DESIGNS, Author, Condition, Paper, PersonName
 
 DOI_URL = "https://doi.org/"
@@ -32,8 +32,11 @@ _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2
 
 
 def json_script(data: Any) -> Markup:
-    """JSON for a ``<script type="application/ld+json">`` element, safe against ``</script>``."""
-    text = dumps_indented(data, 1)
+    """JSON for a ``<script type="application/ld+json">`` element, safe against ``</script>``.
+
+    Compact, as machines read it: the standard library writes that in C, where indented JSON
+    goes through its Python encoder (every paper and author page has one)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     for char, escape in _JSON_ESCAPES.items():
         text = text.replace(char, escape)
     return Markup(text)  # noqa: S704 — every character that could end the element is escaped

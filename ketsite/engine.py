@@ -73,7 +73,7 @@ log = logging.getLogger(__name__)
 
 #: Below this many routes to render, worker processes cost more than they save.
 PARALLEL_MIN_ROUTES = 2000
-STATE_FORMAT = 3
+STATE_FORMAT = 4  # 4: Pieces.run_ends (runs of Pieces.each)
 #: Dirty pages of this many bytes in all (last build) are rendered by worker processes.
 PARALLEL_MIN_BYTES = 2_000_000
 

@@ -26,7 +26,7 @@ import os
 import resource
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import is_not
@@ -57,6 +57,8 @@ from ketsite.output import (
     swap_into_place,
 )
 from ketsite.render import Renderer, RenderError, SiteContext
+from ketsite.site.reads import RouteReads
+from ketsite.site.reads import saved as saved_reads
 from ketsite.site.routes import EntityRoutes, LinkStyle, Route, RouteTable
 from ketsite.site.tracking import (
     ANY,
@@ -73,7 +75,7 @@ log = logging.getLogger(__name__)
 
 #: Below this many routes to render, worker processes cost more than they save.
 PARALLEL_MIN_ROUTES = 2000
-STATE_FORMAT = 4  # 4: Pieces.run_ends (runs of Pieces.each)
+STATE_FORMAT = 5  # 4: Pieces.run_ends (runs of Pieces.each); 5: reads as a ReadIndex
 #: Dirty pages of this many bytes in all (last build) are rendered by worker processes.
 PARALLEL_MIN_BYTES = 2_000_000
 
@@ -115,7 +117,7 @@ class BuildState:
     out: str
     corpus: Corpus
     routes: RouteTable
-    deps: dict[RouteKey, frozenset[Dep]]
+    deps: MutableMapping[RouteKey, frozenset[Dep]]  # a dict, or RouteReads as loaded from disk
     digests: dict[str, bytes]  # output path → digest of its bytes
     sizes: dict[str, int] = field(default_factory=dict)  # output path → bytes (a cost estimate)
     pages: int = -1  # HTML files among the digests (-1: not counted yet)
@@ -573,7 +575,8 @@ class Builder:
         if not self.persist_state or self.state is None:
             return
         path = self.state_path()
-        session = Session(self.state, self.reads, *self.store.in_memory(), self.corpus_cache,
+        state = dataclasses.replace(self.state, deps=saved_reads(self.state.deps))
+        session = Session(state, self.reads, *self.store.in_memory(), self.corpus_cache,
                           self.entity_routes, self.memo.pieces.live(self.state.corpus))
         if self._listing is not None:  # no other thread of ours alive while forking
             self._listing.close(wait=True)
@@ -759,6 +762,9 @@ class Builder:
         if self.readers is not None:  # a long-running process: look up who read what changed
             keys = moved | self.readers.of(changed)
             dirty = [table[k] for k in sorted(keys) if k in table]
+        elif isinstance(old_deps, RouteReads):  # as loaded from disk: its index answers
+            keys = moved | old_deps.readers(changed) | (table.keys() - old_deps.key_set())
+            dirty = [r for k, r in table.items() if k in keys]
         else:
             dirty = [
                 r for k, r in table.items()
@@ -775,7 +781,7 @@ class Builder:
             put_off = set(later)
             dirty = [r for r in dirty if r not in put_off]
         render = RouteRenderer(ctx, dirs, True, self._bytecode_dir(), self.memo)
-        deps = dict(old_deps)
+        deps = old_deps.copy() if isinstance(old_deps, RouteReads) else dict(old_deps)
         for k in gone:
             reads = deps.pop(k, None)
             if reads is not None and self.readers is not None:
@@ -817,7 +823,7 @@ class Builder:
             self.deferred = [(render, later)]
 
     def _render_routes(self, render: RouteRenderer, dirty: list[Route],
-                       deps: dict[RouteKey, frozenset[Dep]],
+                       deps: MutableMapping[RouteKey, frozenset[Dep]],
                        old_sizes: dict[str, int]) -> dict[str, bytes]:
         """Render ``dirty``, recording what each read in ``deps``; path → bytes."""
         outputs: dict[str, bytes] = {}

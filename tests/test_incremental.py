@@ -225,6 +225,23 @@ def test_in_process_rebuilds_follow_a_series_of_edits(library, tmp_path):
         assert tree(out) == full_build(library, tmp_path / f"clean-{name}"), name
 
 
+def test_saved_state_follows_a_series_of_edits(library, tmp_path):
+    """The path `ketsite build --incremental` takes: each build a new Builder that knows only the
+    state the last one saved (what every route read, folded with the reads of the routes it
+    rendered), and each writes exactly the files whose bytes change."""
+    out = tmp_path / "site"
+    assert build(library, out, incremental=True, jobs=1).mode == "full"
+    for name in ("bib-title", "annotation", "bib-authors", "condition-papers", "bib-title",
+                 "review-references", "annotation-add"):
+        before = tree(out)
+        EDITS[name](library)
+        result = build(library, out, incremental=True, jobs=1)
+        expected = full_build(library, tmp_path / f"clean-{name}")
+        assert result.mode == "incremental", name
+        assert tree(out) == expected, name
+        assert set(result.written) == {p for p in expected if before.get(p) != expected[p]}, name
+
+
 def test_unchanged_sources_render_nothing(library, tmp_path):
     out = tmp_path / "site"
     build(library, out, incremental=True, jobs=1)

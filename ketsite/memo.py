@@ -49,6 +49,10 @@ class Pieces:
         self.run_ends: dict[str, bool] = {}  # ident → whether a run of :meth:`each` ends there
 
     def get(self, namespace: str, ident: str, fn: Callable[..., Any], *args: Any) -> Any:
+        return self._get(namespace, ident, fn, args)
+
+    def _get(self, namespace: str, ident: str, fn: Callable[..., Any],
+             args: tuple[Any, ...]) -> Any:
         key = (namespace, ident)
         hit = self.entries.get(key)
         if hit is not None and hit[0] == args:  # a tuple compares its items by identity first
@@ -91,12 +95,14 @@ class Pieces:
             key = (f"{namespace}/run/{sequence}", idents[start])
             hit = entries.get(key)
             if hit is not None and hit[0] == run:
+                # kept as it is: its argument tuples are the very ones its items' entries hold,
+                # so a saved state holds each once
                 values = hit[1]
             else:
-                get = self.get
-                values = [get(namespace, ident, fn, *a)
+                get = self._get
+                values = [get(namespace, ident, fn, a)
                           for ident, a in zip(idents[start:end], run, strict=True)]
-            entries[key] = (run, values)  # the newest objects: identical next time
+                entries[key] = (run, values)
             out.extend(values)
             start = end
         return out

@@ -191,8 +191,9 @@ class RouteRenderer:
         else:
             # A file listing the whole library makes ~100,000 short-lived objects, none in a
             # cycle; with the model frozen out of the collector's sight (see Builder.build), its
-            # counts say "collect the oldest generation" again and again while they are made,
-            # and that doubled the time of such a file. Reference counting frees them anyway.
+            # counts say "collect the oldest generation" again and again while they are made
+            # (the graph after an edit at N=10,000, in a process with a frozen heap: 0.30 s with
+            # the collector on, 0.15 s paused). Reference counting frees them anyway.
             enabled = gc.isenabled()
             gc.disable()
             try:

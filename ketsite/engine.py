@@ -57,7 +57,7 @@ from ketsite.output import (
     swap_into_place,
 )
 from ketsite.render import Renderer, RenderError, SiteContext
-from ketsite.site.reads import RouteReads
+from ketsite.site.reads import ReadIndex, RouteReads
 from ketsite.site.reads import saved as saved_reads
 from ketsite.site.routes import EntityRoutes, LinkStyle, Route, RouteTable
 from ketsite.site.tracking import (
@@ -270,10 +270,15 @@ def _render_share(share: int) -> tuple[list[Rendered], float, float, dict[str, A
 
 def render_to_folder(
     render: RouteRenderer, routes: list[Route], folder: Path, jobs: int,
-    min_routes: int = PARALLEL_MIN_ROUTES,
-) -> tuple[dict[str, bytes], dict[RouteKey, frozenset[Dep]], float, float, int, dict[str, int]]:
+    min_routes: int = PARALLEL_MIN_ROUTES, index_reads: bool = False,
+) -> tuple[dict[str, bytes], MutableMapping[RouteKey, frozenset[Dep]], float, float, int,
+           dict[str, int]]:
     """Render ``routes`` into the fresh ``folder``; digests and dependencies by route, the render
-    and write seconds summed over workers, and the number of workers."""
+    and write seconds summed over workers, and the number of workers.
+
+    With ``index_reads`` the dependencies come as the index the state on disk keeps
+    (:class:`RouteReads`), made here from the reads numbered as they arrive, rather than as a
+    frozenset per route that the process saving the state would have to take apart again."""
     writer = FreshTreeWriter(folder)
     digests: dict[str, bytes] = {}
     sizes: dict[str, int] = {}
@@ -298,6 +303,10 @@ def render_to_folder(
     finally:
         _WORKER.clear()
     t_render = t_write = 0.0
+    number: dict[Dep, int] = {}
+    keys: list[RouteKey] = []
+    counts: list[int] = []
+    ids: list[int] = []
     for items, tr, tw, memo in results:
         t_render += tr
         t_write += tw
@@ -305,9 +314,18 @@ def render_to_folder(
         for path, digest, key, route_deps, size in items:
             digests[path] = digest
             sizes[path] = size
-            if render.track:
+            if not render.track:
+                continue
+            if index_reads:
+                keys.append(key)
+                counts.append(len(route_deps))
+                ids.extend(number.setdefault(d, len(number)) for d in route_deps)
+            else:
                 # Equal dependencies of different pages share one object: a tenth of the memory.
                 deps[key] = frozenset(interned.setdefault(d, d) for d in route_deps)
+    if index_reads and render.track:
+        return digests, RouteReads(ReadIndex.numbered(keys, counts, ids, list(number))), \
+            t_render, t_write, shares, sizes
     return digests, deps, t_render, t_write, shares, sizes
 
 
@@ -694,7 +712,7 @@ class Builder:
         tmp = new_folder(self.out)
         try:
             digests, deps, t_render, t_write, result.workers, sizes = render_to_folder(
-                render, routes, tmp, self.jobs, self.parallel_min)
+                render, routes, tmp, self.jobs, self.parallel_min, self.persist_state)
             writer = FreshTreeWriter(tmp)
             for path, data in sorted(files.items()):  # assets
                 writer.write(path, data)

@@ -16,6 +16,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from itertools import accumulate, chain, repeat
+from operator import sub
 from typing import Any
 
 from ketsite.site.tracking import Dep
@@ -48,13 +49,15 @@ class ReadIndex:
     """The reads of a set of routes, both ways: route → reads, read → routes (CSR arrays)."""
 
     def __init__(self, keys: list[RouteKey], reads: list[str], route_starts: array,
-                 route_reads: array, read_starts: array, read_routes: array) -> None:
+                 route_reads: array, read_starts: array | None = None,
+                 read_routes: array | None = None) -> None:
         self.keys = keys  # route keys, in the order the arrays use
         self.reads = reads  # every distinct read, encoded and sorted
         self.route_starts = route_starts  # route i read reads[route_reads[starts[i]:starts[i+1]]]
         self.route_reads = route_reads
-        self.read_starts = read_starts  # read j was read by keys[read_routes[...]]
-        self.read_routes = read_routes
+        # read j was read by keys[read_routes[read_starts[j]:read_starts[j+1]]]: made when first
+        # needed (by the process that saves the state, not by the build that made the index)
+        self._inverse = (read_starts, read_routes) if read_starts is not None else None
         self._position: dict[RouteKey, int] | None = None
 
     @classmethod
@@ -71,15 +74,35 @@ class ReadIndex:
         sizes = list(map(len, encoded))
         route_starts = array("I", accumulate(sizes, initial=0))
         route_reads = array("I", map(number.__getitem__, chain.from_iterable(encoded)))
-        # the other way round: positions sorted by read (stably: routes in order within a read)
-        order = sorted(range(len(route_reads)), key=route_reads.__getitem__)
-        owner = array("I", chain.from_iterable(map(repeat, range(len(keys)), sizes)))
-        read_routes = array("I", map(owner.__getitem__, order))
-        per_read = [0] * len(reads)
-        for j, n in Counter(route_reads).items():
-            per_read[j] = n
-        read_starts = array("I", accumulate(per_read, initial=0))
-        return cls(keys, reads, route_starts, route_reads, read_starts, read_routes)
+        return cls(keys, reads, route_starts, route_reads)
+
+    @classmethod
+    def numbered(cls, keys: list[RouteKey], sizes: list[int], ids: list[int],
+                 deps: list[Dep]) -> ReadIndex:
+        """From reads numbered as a build met them: route ``i`` read ``deps[n]`` for the
+        ``sizes[i]`` numbers ``n`` that follow the previous route's in ``ids``."""
+        codes = list(map(encode, deps))
+        order = sorted(range(len(codes)), key=codes.__getitem__)
+        rank = [0] * len(codes)
+        for new, old in enumerate(order):
+            rank[old] = new
+        return cls(keys, [codes[i] for i in order], array("I", accumulate(sizes, initial=0)),
+                   array("I", map(rank.__getitem__, ids)))
+
+    def inverse(self) -> tuple[array, array]:
+        """Read → routes: the positions of ``route_reads`` sorted by read (stably, so routes
+        in order within a read), each mapped to its route."""
+        if self._inverse is None:
+            route_reads, starts = self.route_reads, self.route_starts
+            order = sorted(range(len(route_reads)), key=route_reads.__getitem__)
+            owner = array("I", chain.from_iterable(
+                map(repeat, range(len(self.keys)), map(sub, starts[1:], starts[:-1]))))
+            read_routes = array("I", map(owner.__getitem__, order))
+            per_read = [0] * len(self.reads)
+            for j, n in Counter(route_reads).items():
+                per_read[j] = n
+            self._inverse = (array("I", accumulate(per_read, initial=0)), read_routes)
+        return self._inverse
 
     def position(self, key: RouteKey) -> int | None:
         if self._position is None:
@@ -93,7 +116,8 @@ class ReadIndex:
     def readers(self, changed: Iterable[Dep]) -> set[RouteKey]:
         """The routes that read any of ``changed``."""
         found: set[int] = set()
-        reads, starts, routes = self.reads, self.read_starts, self.read_routes
+        reads = self.reads
+        starts, routes = self.inverse()
         for dep in changed:
             text = encode(dep)
             j = bisect_left(reads, text)
@@ -104,7 +128,7 @@ class ReadIndex:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (ReadIndex, (self.keys, self.reads, self.route_starts, self.route_reads,
-                            self.read_starts, self.read_routes))
+                            *self.inverse()))
 
 
 class RouteReads(MutableMapping[RouteKey, frozenset[Dep]]):

@@ -58,6 +58,7 @@ from ketsite.output import (
 )
 from ketsite.render import Renderer, RenderError, SiteContext
 from ketsite.site.reads import ReadIndex, RouteReads
+from ketsite.site.reads import encode as encode_read
 from ketsite.site.reads import saved as saved_reads
 from ketsite.site.routes import EntityRoutes, LinkStyle, Route, RouteTable
 from ketsite.site.tracking import (
@@ -303,10 +304,7 @@ def render_to_folder(
     finally:
         _WORKER.clear()
     t_render = t_write = 0.0
-    number: dict[Dep, int] = {}
-    keys: list[RouteKey] = []
-    counts: list[int] = []
-    ids: list[int] = []
+    reads_of: list[tuple[RouteKey, frozenset[Dep]]] = []
     for items, tr, tw, memo in results:
         t_render += tr
         t_write += tw
@@ -317,14 +315,12 @@ def render_to_folder(
             if not render.track:
                 continue
             if index_reads:
-                keys.append(key)
-                counts.append(len(route_deps))
-                ids.extend(number.setdefault(d, len(number)) for d in route_deps)
+                reads_of.append((key, route_deps))
             else:
                 # Equal dependencies of different pages share one object: a tenth of the memory.
                 deps[key] = frozenset(interned.setdefault(d, d) for d in route_deps)
     if index_reads and render.track:
-        return digests, RouteReads(ReadIndex.numbered(keys, counts, ids, list(number))), \
+        return digests, RouteReads(ReadIndex.build(reads_of, encode_read)), \
             t_render, t_write, shares, sizes
     return digests, deps, t_render, t_write, shares, sizes
 

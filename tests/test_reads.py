@@ -64,13 +64,7 @@ def _check_saved_reads(first, later, gone, changed):  # type: ignore[no-untyped-
 @given(TABLES, st.frozensets(DEPS, max_size=8))
 def test_reads_numbered_as_a_build_meets_them_give_the_same_index(table, changed):
     """The index a full build makes from reads numbered as they arrive answers as the dict."""
-    number: dict = {}
-    keys, sizes, ids = [], [], []
-    for key, reads in table.items():
-        keys.append(key)
-        sizes.append(len(reads))
-        ids.extend(number.setdefault(d, len(number)) for d in reads)
-    reads = RouteReads(ReadIndex.numbered(keys, sizes, ids, list(number)))
+    reads = RouteReads(ReadIndex.build(table.items(), encode))
     for index in (reads, pickle.loads(pickle.dumps(reads))):
         assert dict(index) == table
         assert index.readers(set(changed)) == {

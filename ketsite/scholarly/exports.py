@@ -217,9 +217,8 @@ def routes(corpus: Corpus, config: SiteConfig) -> list[Route]:
 
 def generate(route: Route, ctx: object, pieces: Pieces | None = None) -> bytes:
     corpus: Corpus = ctx.corpus  # type: ignore[attr-defined]
-    keys = collection(corpus, route.ident)
     if route.ident == "library":  # every paper: one recorded read (see tracking.whole)
         papers: Iterable[Paper] = whole(corpus.papers).values()
     else:
-        papers = map(corpus.papers.__getitem__, keys)
+        papers = map(corpus.papers.__getitem__, collection(corpus, route.ident))
     return _file(route.kind, papers, pieces, route.ident).encode("utf-8")

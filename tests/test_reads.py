@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pickle
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ketsite.site.reads import ReadIndex, RouteReads, decode, encode, saved
@@ -25,6 +25,10 @@ def test_a_read_survives_its_encoding(dep):
 @settings(max_examples=80, deadline=None)
 @given(TABLES, TABLES, st.lists(KEYS, max_size=5), st.frozensets(DEPS, max_size=8),
        st.sampled_from([0, 1000]))
+@example(  # a read of the index read again by a route rendered since, then folded together
+    first={("paper", ""): frozenset({("papers", "")})},
+    later={("paper", "0"): frozenset({("papers", "")})}, gone=[],
+    changed=frozenset({("papers", "")}), fold_at=0)
 def test_saved_reads_answer_as_the_dict_does(first, later, gone, changed, fold_at):
     """Saved, loaded, edited (routes rendered again, added, deleted), saved and loaded again —
     the edits folded into a new index, or kept on top of the old one: every lookup and the

@@ -38,11 +38,6 @@ def encode(dep: Dep) -> str:
     return f"{name}\x1e{kind}\x1f{ident}"
 
 
-def _code(read: str | Dep) -> str:
-    """A read from the index (already a string) or from a route rendered since, encoded."""
-    return read if type(read) is str else encode(read)  # type: ignore[arg-type]
-
-
 def decode(text: str) -> Dep:
     unit = text.find("\x1f")
     record = text.find("\x1e", 0, unit)
@@ -203,14 +198,18 @@ class RouteReads(MutableMapping[RouteKey, frozenset[Dep]]):
         """One index of all the routes' reads (the routes rendered since included)."""
         base = self.base
 
-        def items() -> Iterator[tuple[RouteKey, Iterable[str | Dep]]]:
+        def items() -> Iterator[tuple[RouteKey, Iterable[str]]]:
+            # Every read as its string, so a read of the index and the same read of a route
+            # rendered since are one read of the new index (numbered by value: the tuple and
+            # its string would have been two, and readers() would have found only one).
             if base is not None:
                 for i, key in enumerate(base.keys):
                     if key not in self.changed and key not in self.removed:
                         yield key, base.encoded_reads_of(i)
-            yield from self.changed.items()
+            for key, reads in self.changed.items():
+                yield key, map(encode, reads)
 
-        return ReadIndex.build(items(), _code)
+        return ReadIndex.build(items())
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Saved by the forked process that writes the state, off the user's clock: the routes

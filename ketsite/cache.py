@@ -74,8 +74,9 @@ def parse_file(kind: str, source: SourceFile) -> Fragment:
     if kind == "bib":
         # The raw entries are not kept: only the papers made of them are used (they were a third
         # of what a fragment costs to send back from a worker, store and load again).
+        names: dict[tuple[str, ...], tuple[str, ...]] = {}
         for entry in parse_bibtex(source, diags):
-            paper = parse_paper(entry, diags)
+            paper = parse_paper(entry, diags, names)
             if paper is not None:
                 frag.parsed.papers.append(paper)
     else:

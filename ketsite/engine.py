@@ -45,7 +45,7 @@ from ketsite.cache import (
 from ketsite.config import load_config
 from ketsite.diagnostics import Diagnostics, SourceLocation, relative_path
 from ketsite.generators import GENERATORS, generate, in_parent
-from ketsite.memo import Memo, Pieces
+from ketsite.memo import Delta, Memo, Pieces
 from ketsite.model.corpus import Corpus, CorpusCache, build_corpus
 from ketsite.output import (
     FreshTreeWriter,
@@ -76,7 +76,9 @@ log = logging.getLogger(__name__)
 
 #: Below this many routes to render, worker processes cost more than they save.
 PARALLEL_MIN_ROUTES = 2000
-STATE_FORMAT = 5  # 4: Pieces.run_ends (runs of Pieces.each); 5: reads as a ReadIndex
+#: 4: Pieces.run_ends (runs of Pieces.each); 5: reads as a ReadIndex; 6: compact Paper fields and
+#: co-authors, the items of runs saved in their runs only.
+STATE_FORMAT = 6
 #: Dirty pages of this many bytes in all (last build) are rendered by worker processes.
 PARALLEL_MIN_BYTES = 2_000_000
 
@@ -261,7 +263,7 @@ def _render_list(render: RouteRenderer, writer: FreshTreeWriter,
     return out, t_render, t_write
 
 
-def _render_share(share: int) -> tuple[list[Rendered], float, float, dict[str, Any]]:
+def _render_share(share: int) -> tuple[list[Rendered], float, float, Delta]:
     job = _WORKER
     render: RouteRenderer = job["render"]
     mine = job["routes"][share::job["shares"]]
@@ -300,7 +302,7 @@ def render_to_folder(
             with multiprocessing.get_context("fork").Pool(shares) as pool:
                 pending = pool.map_async(_render_share, range(shares), chunksize=1)
                 mine = _render_list(render, FreshTreeWriter(folder), [routes[i] for i in here])
-                results = [*pending.get(), (*mine, {})]
+                results = [*pending.get(), (*mine, ({}, set()))]
     finally:
         _WORKER.clear()
     t_render = t_write = 0.0
@@ -325,13 +327,13 @@ def render_to_folder(
     return digests, deps, t_render, t_write, shares, sizes
 
 
-def _render_slice(share: int) -> tuple[list[tuple[bytes, frozenset[Dep]]], dict[str, Any]]:
+def _render_slice(share: int) -> tuple[list[tuple[bytes, frozenset[Dep]]], Delta]:
     job = _WORKER
     done = [job["render"](r) for r in _setting_aside(job["routes"][share::job["shares"]])]
     return done, job["render"].memo.take_new()
 
 
-def _render_one(index: int) -> tuple[int, bytes, frozenset[Dep], dict[str, Any]]:
+def _render_one(index: int) -> tuple[int, bytes, frozenset[Dep], Delta]:
     job = _WORKER
     data, deps = job["render"](job["routes"][index])
     return index, data, deps, job["render"].memo.take_new()
@@ -686,7 +688,7 @@ class Builder:
             return self._finish(result, start)
         self._save_state()
         if not self.deferred:  # else after them: not while the open pages wait
-            self.memo.save()
+            self.memo.save(prune=result.mode == "full")
         return self._finish(result, start)
 
     def _finish(self, result: BuildResult, start: float) -> BuildResult:

@@ -315,7 +315,8 @@ class Renderer:
         self.env.filters["basename"] = posixpath.basename
         self.env.globals.update(  # evidence pages, cite panel, exports, metadata for machines
             cite_formats=cite.format_all if memo is None else (  # citeproc: milliseconds each
-                lambda paper: memo.call("cite", cite.format_all_key(paper), cite.format_all, paper)
+                lambda paper: cite.from_plain(memo.call(
+                    "cite", cite.format_all_key(paper), cite.format_all_plain, paper))
             ),
             export_formats=exports.FORMATS,
             highwire_tags=metadata.highwire_tags, opengraph_tags=metadata.opengraph_tags,

@@ -6,7 +6,7 @@ import json
 import string
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ketsite.sources import latex
@@ -200,6 +200,62 @@ def test_pieces_each_gives_what_a_fresh_call_gives_and_redoes_only_changed_items
         assert len(calls) == len(set(calls)) and new <= set(calls) <= changed
         seen.update(zip(idents, args, strict=True))
         ever.update(args)
+
+
+def _runs(idents: list[str], args: list[tuple[object, ...]]) -> dict[str, list[tuple[object, ...]]]:
+    """The runs ``Pieces.each`` cuts ``idents`` into: first ident → the run's arguments."""
+    from ketsite.memo import _ends_run
+
+    out: dict[str, list[tuple[object, ...]]] = {}
+    start = 0
+    for n, ident in enumerate(idents):
+        if _ends_run(ident) or n == len(idents) - 1:
+            out[idents[start]] = args[start:n + 1]
+            start = n + 1
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([f"k{i}" for i in range(400)]), st.integers(0, 2)),
+                min_size=1, max_size=400),
+       st.lists(st.tuples(st.sampled_from([f"k{i}" for i in range(400)]), st.integers(0, 2)),
+                max_size=400))
+@example([(f"k{i}", 0) for i in range(400)],  # one item edited: one run made again
+         [(f"k{i}", int(i == 200)) for i in range(400)])
+def test_saved_pieces_keep_runs_and_redo_exactly_the_changed_runs(first, second):
+    """What ``build --incremental`` saves of the parts (``Pieces.live``, through pickle): their
+    runs, not each item's entry. The next process gets exactly ``[fn(*args) ...]`` and makes
+    again exactly the items of the runs whose arguments differ from the saved run's."""
+    import pickle
+    from types import SimpleNamespace
+
+    from ketsite.memo import Pieces
+
+    def part(ident: str, value: int, calls: list[str]) -> str:
+        calls.append(ident)
+        return f"{ident}={value}"
+
+    def items(pairs: list[tuple[str, int]]) -> tuple[list[str], list[tuple[object, ...]]]:
+        kept = list(dict(pairs).items())
+        return [i for i, _ in kept], [(i, v) for i, v in kept]
+
+    pieces = Pieces()
+    idents, args = items(first)
+    pieces.each("ns", idents, lambda i, v: part(i, v, []), args)
+    corpus = SimpleNamespace(papers=dict.fromkeys(idents), authors={}, conditions={}, reviews={})
+    saved = pickle.loads(pickle.dumps(pieces.live(corpus)))
+    assert all("/run/" in ns for ns, _ in saved.entries)  # no entry per item
+    before = _runs(idents, args)
+
+    idents2, args2 = items(second)
+    calls: list[str] = []
+    got = saved.each("ns", idents2, lambda i, v: part(i, v, calls), args2)
+    assert got == [f"{i}={v}" for i, v in args2]
+    redone = [a[0] for start, run in _runs(idents2, args2).items() if before.get(start) != run
+              for a in run]
+    assert calls == redone
+    if len(first) == len(second) == 400 and first[:200] == second[:200]:  # the @example
+        assert "k200" in calls and len(calls) < 150  # its run, not the 400
 
 
 def test_pieces_each_runs_end_at_the_same_idents_in_every_process():

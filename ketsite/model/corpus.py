@@ -27,6 +27,11 @@ from ketsite.model.entities import (
 )
 from ketsite.model.names import identity, parse_name_text, preferred, sort_key
 
+#: An author's co-authors (ids) and the number of papers shared with each, most first: two
+#: tuples rather than a pair per co-author (a library has ten of those per author, and a saved
+#: state loads each one).
+Coauthors = tuple[tuple[str, ...], tuple[int, ...]]
+
 
 @dataclass(frozen=True)
 class Corpus:
@@ -38,7 +43,7 @@ class Corpus:
     reviews: dict[str, Review]  # newest first
     annotations: dict[str, Annotation]
     papers_by_author: dict[str, tuple[str, ...]]
-    coauthors: dict[str, tuple[tuple[str, int], ...]]
+    coauthors: dict[str, Coauthors]
     papers_by_condition: dict[str, tuple[str, ...]]
     conditions_by_paper: dict[str, tuple[str, ...]]
     reviews_citing: dict[str, tuple[str, ...]]
@@ -130,7 +135,7 @@ class CorpusCache:
 class _Resolution:
     remap: dict[str, str]  # natural author id → author id (author files' variants)
     authors: dict[str, Author]  # A–Z
-    coauthors: dict[str, tuple[tuple[str, int], ...]]
+    coauthors: dict[str, Coauthors]
     diagnostics: tuple[Diagnostic, ...]
 
 
@@ -193,7 +198,7 @@ def _resolve_authors(
 
 
 def _coauthors(papers: dict[str, Paper], remap: dict[str, str],
-               authors: dict[str, Author]) -> dict[str, tuple[tuple[str, int], ...]]:
+               authors: dict[str, Author]) -> dict[str, Coauthors]:
     """Each author's co-authors, most shared papers first, then A–Z."""
     author_order = {a: i for i, a in enumerate(authors)}
     co: dict[str, Counter[str]] = defaultdict(Counter)
@@ -201,11 +206,12 @@ def _coauthors(papers: dict[str, Paper], remap: dict[str, str],
         ids = list(dict.fromkeys(remap.get(c.author_id, c.author_id) for c in paper.authors))
         for aid in ids:
             co[aid].update(other for other in ids if other != aid)
-    return {
-        a: tuple((other, n) for _, _, other, n in sorted(
-            (-n, author_order[other], other, n) for other, n in co[a].items()))
-        for a in authors if a in co
-    }
+    out: dict[str, Coauthors] = {}
+    for a in authors:
+        if a in co:
+            ranked = sorted((-n, author_order[other], other, n) for other, n in co[a].items())
+            out[a] = (tuple(r[2] for r in ranked), tuple(r[3] for r in ranked))
+    return out
 
 
 def _resolution(papers: dict[str, Paper], parsed: ParsedSources, diags: Diagnostics,

@@ -95,8 +95,12 @@ def _names(value: str) -> tuple[PersonName, ...]:
     return tuple(_person(n.first, n.von, n.last, n.jr, n.corporate) for n in split_names(value))
 
 
-def parse_paper(entry: RawEntry, diags: Diagnostics) -> Paper | None:
-    """Validate one BibTeX entry and decode it for display. ``None`` if it cannot make a page."""
+def parse_paper(entry: RawEntry, diags: Diagnostics,
+                shared: dict[tuple[str, ...], tuple[str, ...]] | None = None) -> Paper | None:
+    """Validate one BibTeX entry and decode it for display. ``None`` if it cannot make a page.
+
+    ``shared``: the field-name tuples of the papers parsed before (one per file), so papers with
+    the same fields share one."""
     loc = entry.loc
     ok = True
     if not KEY_RE.match(entry.key):
@@ -171,6 +175,7 @@ def parse_paper(entry: RawEntry, diags: Diagnostics) -> Paper | None:
         diags.error(loc, f"entry '{entry.key}' has no author (or editor)")
         return None
     credited = authors or editors
+    names = tuple(f.name for f in entry.fields)
 
     def text(name: str) -> str | None:
         value = fields.get(name)
@@ -202,8 +207,9 @@ def parse_paper(entry: RawEntry, diags: Diagnostics) -> Paper | None:
         language=text("language"),
         abstract=text("abstract"),
         note=text("note"),
-        bibtex_fields=tuple((f.name, f.value) for f in entry.fields),
-        field_locs=tuple((f.name, f.loc) for f in entry.fields),
+        bibtex_names=shared.setdefault(names, names) if shared is not None else names,
+        bibtex_values=tuple(f.value for f in entry.fields),
+        field_positions=tuple(n for f in entry.fields for n in (f.loc.line, f.loc.col)),
     )
 
 

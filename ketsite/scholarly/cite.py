@@ -189,6 +189,22 @@ def format_all(paper: Paper) -> tuple[FormattedReference, ...]:
     return format_all_item(csl_item(paper))
 
 
+#: A formatted reference as plain strings: style id, HTML, text.
+Plain = tuple[str, str, str]
+
+
+def format_all_plain(paper: Paper) -> tuple[Plain, ...]:
+    """:func:`format_all` as plain strings, as the memo keeps it between builds: a new process
+    loads strings several times faster than Markup and dataclass objects."""
+    return tuple((r.style.id, str(r.html), r.text) for r in format_all(paper))
+
+
+def from_plain(plain: tuple[Plain, ...]) -> tuple[FormattedReference, ...]:
+    """The references :func:`format_all_plain` gave, as :func:`format_all` gives them."""
+    return tuple(FormattedReference(STYLES[s], Markup(html), text)  # noqa: S704 — escaped before
+                 for s, html, text in plain)
+
+
 def format_all_item(item: dict[str, object]) -> tuple[FormattedReference, ...]:
     """A CSL-JSON item in every style of the cite panel, in panel order: the same as
     :func:`format_item` for each style, with the item cleaned and read once."""

@@ -174,7 +174,8 @@ def author_view(corpus: Corpus, aid: str) -> AuthorView:
         author=corpus.authors[aid],
         years=by_year(papers),
         paper_count=len(papers),
-        coauthors=tuple((corpus.authors[a], n) for a, n in corpus.coauthors.get(aid, ())),
+        coauthors=tuple(zip(map(corpus.authors.__getitem__, co[0]), co[1], strict=True))
+        if (co := corpus.coauthors.get(aid)) else (),
     )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import gc
 import hashlib
 import logging
@@ -486,8 +487,10 @@ def state_lock(path: Path, exclusive: bool) -> Iterator[None]:
         os.close(fd)  # releases the lock, unless a forked process holds it too
 
 
-def save_in_background(path: Path, session: Session, background: bool) -> None:
-    """Write ``session`` to ``path``; with ``background``, in a forked process, and return.
+def save_in_background(path: Path, session: Session, background: bool,
+                       then: Callable[[], object] | None = None) -> None:
+    """Write ``session`` to ``path``, then call ``then`` (which saves something else the next
+    build reads); with ``background``, in a forked process, and return.
 
     Pickling the state of ten thousand papers takes seconds, and nothing the user waits for
     needs it: only the next ``build --incremental``, which waits for the exclusive lock this
@@ -496,24 +499,28 @@ def save_in_background(path: Path, session: Session, background: bool) -> None:
     with state_lock(path, exclusive=True):
         if not background or not hasattr(os, "fork"):
             write_pickle(path, (STATE_FORMAT, session))
+            if then is not None:
+                then()
             return
         pid = os.fork()
         if pid == 0:  # the child: fork the writer and leave
             try:
                 if os.fork() == 0:
-                    _write_detached(path, session)
+                    _write_detached(path, session, then)
             finally:
                 os._exit(0)
         os.waitpid(pid, 0)
 
 
-def _write_detached(path: Path, session: Session) -> None:
+def _write_detached(path: Path, session: Session, then: Callable[[], object] | None) -> None:
     """The forked writer: its standard streams on /dev/null (whoever reads the command's output
     through a pipe is not kept waiting for it), then the state, then exit — never return."""
     ok = False
     try:
         detach_streams()
         ok = write_pickle(path, (STATE_FORMAT, session))
+        if then is not None:
+            then()
     finally:
         os._exit(0 if ok else 1)
 
@@ -588,9 +595,12 @@ class Builder:
             self.entity_routes = session.entity_routes
             self.memo.pieces = session.pieces
 
-    def _save_state(self) -> None:
+    def _save_state(self, prune_memo: bool) -> bool:
+        """Save the state for the next ``build --incremental``, and the memo with it when a
+        forked process writes it (a memo of ten thousand formatted references takes a tenth of
+        a second to write); whether it did so."""
         if not self.persist_state or self.state is None:
-            return
+            return False
         path = self.state_path()
         state = dataclasses.replace(self.state, deps=saved_reads(self.state.deps))
         session = Session(state, self.reads, *self.store.in_memory(), self.corpus_cache,
@@ -598,10 +608,14 @@ class Builder:
         if self._listing is not None:  # no other thread of ours alive while forking
             self._listing.close(wait=True)
             self._listing = None
+        memo = functools.partial(self.memo.save, prune=prune_memo)
         try:
-            save_in_background(path, session, self.background_save)
+            save_in_background(path, session, self.background_save,
+                               memo if self.background_save else None)
         except OSError as exc:
             log.debug("cannot save build state: %s", exc)
+            return False
+        return self.background_save
 
     def build(self, incremental: bool = True,
               defer: Callable[[Route], bool] | None = None) -> BuildResult:
@@ -686,9 +700,9 @@ class Builder:
             path = relative_path(Path(exc.template), self.root) if exc.template else "templates"
             diags.error(SourceLocation(path, exc.line), str(exc).split(": ", 1)[-1])
             return self._finish(result, start)
-        self._save_state()
-        if not self.deferred:  # else after them: not while the open pages wait
-            self.memo.save(prune=result.mode == "full")
+        full = result.mode == "full"
+        if not self._save_state(prune_memo=full) and not self.deferred:
+            self.memo.save(prune=full)  # (when deferred: after them, not while open pages wait)
         return self._finish(result, start)
 
     def _finish(self, result: BuildResult, start: float) -> BuildResult:

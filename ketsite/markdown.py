@@ -12,13 +12,16 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from markdown_it import MarkdownIt
-from markdown_it.rules_inline import StateInline
+from functools import cache
+from typing import TYPE_CHECKING
 
 from ketsite.diagnostics import Diagnostics, SourceLocation
 from ketsite.model.citations import CITATION_RE, split_citation
 from ketsite.model.entities import MarkdownText
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_inline import StateInline
 
 _SAFE_LINK = re.compile(r"^(https?:|mailto:|[^:]*$|[^:]*[/?#])", re.IGNORECASE)
 
@@ -61,7 +64,15 @@ def _citation_rule(state: StateInline, silent: bool) -> bool:
     return True
 
 
-def _make_parser() -> MarkdownIt:
+# The parsers are made when first used, not when ketsite is imported: ``build --incremental``
+# after a BibTeX edit may render no Markdown at all, and markdown-it takes a twentieth of a second
+# to import and set up.
+
+
+@cache
+def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.validateLink = _validate_link
     md.inline.ruler.before("link", "citation", _citation_rule)
@@ -88,33 +99,30 @@ def _make_parser() -> MarkdownIt:
     return md
 
 
-_PARSER = _make_parser()
-
-
 def render_markdown(text: str, resolve: CiteResolver) -> RenderedMarkdown:
     """Render ``text``; ``resolve`` maps a citation key to (href, label) or ``None``."""
     env: dict[str, object] = {"resolve": resolve, "cited": {}}
-    html = _PARSER.render(text, env)
+    html = _parser().render(text, env)
     cited = env["cited"]
     assert isinstance(cited, dict)
     return RenderedMarkdown(html, tuple(cited.values()))
 
 
-def _make_inspector() -> MarkdownIt:
+@cache
+def _inspector() -> MarkdownIt:
     """A parser that keeps every link and raw HTML, only to find what the real one would refuse."""
+    from markdown_it import MarkdownIt
+
     md = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False})
     md.validateLink = lambda url: True
     md.inline.ruler.before("link", "citation", _citation_rule)
     return md
 
 
-_INSPECTOR = _make_inspector()
-
-
 def _tokens(text: str) -> list[tuple[object, int]]:
     """Every token, with the 0-based line of the value its block starts on."""
     out: list[tuple[object, int]] = []
-    for token in _INSPECTOR.parse(text):
+    for token in _inspector().parse(text):
         line = token.map[0] if token.map else 0
         out.append((token, line))
         for child in token.children or ():

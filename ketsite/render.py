@@ -7,6 +7,7 @@ rendered in any order, in parallel, or one at a time for an incremental rebuild.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import traceback
 from collections.abc import MutableMapping
@@ -39,7 +40,7 @@ from ketsite.memo import Memo, Pieces
 from ketsite.model.corpus import Corpus
 from ketsite.model.entities import DESIGNS, DIRECTIONS, Paper
 from ketsite.model.parse import LICENCES
-from ketsite.scholarly import cite, exports, metadata
+from ketsite.scholarly import exports, metadata
 from ketsite.site.edit import edit_link, report_link
 from ketsite.site.paging import FIRST_PAGES
 from ketsite.site.routes import Hrefs, LinkStyle, Route, RouteTable
@@ -192,6 +193,19 @@ class PageHelpers:
         return Markup(self.md(text).html)  # markdown-it escapes all raw HTML (html=False)
 
 
+def _cite_formats(memo: Memo | None, paper: Paper) -> tuple[Any, ...]:
+    """The cite panel's references (citeproc: milliseconds each), kept in ``memo``.
+
+    citeproc-py is imported by the first page that formats one, not with ketsite: a tenth of a
+    second that ``build --incremental`` after an edit need not spend before its first page."""
+    from ketsite.scholarly import cite
+
+    if memo is None:
+        return cite.format_all(paper)
+    return cite.from_plain(memo.call("cite", cite.format_all_key(paper), cite.format_all_plain,
+                                     paper))
+
+
 def cite_label(paper: Paper) -> str:
     first = paper.authors[0].name.family if paper.authors else ""
     etal = " et al." if len(paper.authors) > 2 else (
@@ -314,10 +328,7 @@ class Renderer:
         )
         self.env.filters["basename"] = posixpath.basename
         self.env.globals.update(  # evidence pages, cite panel, exports, metadata for machines
-            cite_formats=cite.format_all if memo is None else (  # citeproc: milliseconds each
-                lambda paper: cite.from_plain(memo.call(
-                    "cite", cite.format_all_key(paper), cite.format_all_plain, paper))
-            ),
+            cite_formats=functools.partial(_cite_formats, memo),
             export_formats=exports.FORMATS,
             highwire_tags=metadata.highwire_tags, opengraph_tags=metadata.opengraph_tags,
             paper_jsonld=metadata.paper_jsonld, condition_jsonld=metadata.condition_jsonld,

@@ -658,6 +658,7 @@ def test_formatted_references_kept_are_those_the_last_full_build_used(library, t
     of the paper. An incremental build adds the edited paper's; a full build, serial or across
     workers, keeps only what it used, not every version of a paper ever formatted."""
     from ketsite.cache import read_pickle
+    from ketsite.engine import state_lock
 
     out = tmp_path / "site"
     memo = library / ".ketsite-cache" / "memo.pickle"
@@ -665,8 +666,11 @@ def test_formatted_references_kept_are_those_the_last_full_build_used(library, t
     first = read_pickle(memo)
     assert isinstance(first, dict) and len(first) == N  # one per paper: its cite panel
     edit_bib_title(library)
-    assert Builder(library, out, persist_state=True).build().mode == "incremental"
-    assert len(read_pickle(memo)) == N + 1  # the edited paper's, and its old one still
+    # as `build --incremental` does: the memo is saved with the state, by a forked process
+    builder = Builder(library, out, persist_state=True, background_save=True)
+    assert builder.build().mode == "incremental"
+    with state_lock(builder.state_path(), exclusive=False):  # waits until it has saved
+        assert len(read_pickle(memo)) == N + 1  # the edited paper's, and its old one still
     Builder(library, out, jobs=jobs, parallel_min=1).build(incremental=False)
     kept = read_pickle(memo)
     assert len(kept) == N and len(set(kept) - set(first)) == 1

@@ -219,7 +219,8 @@ def read_pickle(path: Path) -> object:
     """The value pickled at ``path``; None if there is none or it cannot be read (a damaged
     cache file is a miss, never a failed build)."""
     try:
-        return pickle.loads(path.read_bytes())
+        with path.open("rb") as f:  # read as it is unpickled: no copy of the whole file first
+            return pickle.load(f)
     except FileNotFoundError:
         return None
     except Exception as exc:

@@ -190,21 +190,23 @@ class RouteRenderer:
 
     def __call__(self, route: Route) -> tuple[bytes, frozenset[Dep]]:
         self.deps.clear()
-        if route.template is not None:
-            data = self.renderer.render(route)
-        else:
-            # A file listing the whole library makes ~100,000 short-lived objects, none in a
-            # cycle; with the model frozen out of the collector's sight (see Builder.build), its
-            # counts say "collect the oldest generation" again and again while they are made
-            # (the graph after an edit at N=10,000, in a process with a frozen heap: 0.30 s with
-            # the collector on, 0.15 s paused). Reference counting frees them anyway.
-            enabled = gc.isenabled()
+        # A file listing the whole library makes ~100,000 short-lived objects, none in a cycle;
+        # with the model frozen out of the collector's sight (see Builder.build), its counts say
+        # "collect the oldest generation" again and again while they are made (the graph after
+        # an edit at N=10,000, in a process with a frozen heap: 0.30 s with the collector on,
+        # 0.15 s paused). Reference counting frees them anyway. The search page is one of them:
+        # it links the index by a digest of it, so it makes the index.
+        enabled = (route.template is None or in_parent(route)) and gc.isenabled()
+        if enabled:
             gc.disable()
-            try:
+        try:
+            if route.template is not None:
+                data = self.renderer.render(route)
+            else:
                 data = generate(route, self.ctx, self.memo.pieces)
-            finally:
-                if enabled:
-                    gc.enable()
+        finally:
+            if enabled:
+                gc.enable()
         return data, frozenset(self.deps) if self.track else frozenset()
 
 

@@ -674,3 +674,16 @@ def test_formatted_references_kept_are_those_the_last_full_build_used(library, t
     Builder(library, out, jobs=jobs, parallel_min=1).build(incremental=False)
     kept = read_pickle(memo)
     assert len(kept) == N and len(set(kept) - set(first)) == 1
+
+
+def test_a_damaged_state_file_means_a_full_build_never_a_failed_one(library, tmp_path):
+    """The saved state is a cache: cut short (a full disk, a killed writer), it is ignored."""
+    out = tmp_path / "site"
+    first = Builder(library, out, persist_state=True)
+    first.build()
+    path = first.state_path()
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    edit_bib_title(library)
+    result = Builder(library, out, persist_state=True).build()
+    assert result.mode == "full" and not result.diagnostics.has_errors
+    assert tree(out) == full_build(library, tmp_path / "clean")

@@ -77,8 +77,9 @@ log = logging.getLogger(__name__)
 
 #: Below this many routes to render, worker processes cost more than they save.
 PARALLEL_MIN_ROUTES = 2000
-#: 4: Pieces.run_ends (runs of Pieces.each); 5: reads as a ReadIndex; 6: compact Paper fields and
-#: co-authors, the items of runs saved in their runs only.
+#: Bumped whenever a class pickled in the state gains or loses an attribute (an object unpickled
+#: from an older state would lack it). 4: Pieces.run_ends (runs of Pieces.each); 5: reads as a
+#: ReadIndex; 6: compact Paper fields and co-authors, the items of runs saved in their runs only.
 STATE_FORMAT = 6
 #: Dirty pages of this many bytes in all (last build) are rendered by worker processes.
 PARALLEL_MIN_BYTES = 2_000_000

@@ -225,17 +225,32 @@ def test_in_process_rebuilds_follow_a_series_of_edits(library, tmp_path):
         assert tree(out) == full_build(library, tmp_path / f"clean-{name}"), name
 
 
-def test_saved_state_follows_a_series_of_edits(library, tmp_path):
+@pytest.mark.parametrize("workers", [False, True])
+def test_saved_state_follows_a_series_of_edits(library, tmp_path, monkeypatch, workers):
     """The path `ketsite build --incremental` takes: each build a new Builder that knows only the
     state the last one saved (what every route read, folded with the reads of the routes it
-    rendered), and each writes exactly the files whose bytes change."""
+    rendered), and each writes exactly the files whose bytes change. With ``workers``, as the
+    command line runs it on a large library: the library-wide files are made by worker
+    processes, which send back their parts, and the state is saved in the background."""
+    from ketsite import engine
+
     out = tmp_path / "site"
-    assert build(library, out, incremental=True, jobs=1).mode == "full"
+    if workers:
+        monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 0)  # this small library: in workers
+
+    def run() -> engine.BuildResult:
+        builder = Builder(library, out, jobs=2 if workers else 1, persist_state=True,
+                          background_save=workers)
+        result = builder.build()
+        with engine.state_lock(builder.state_path(), exclusive=False):  # saved
+            return result
+
+    assert run().mode == "full"
     for name in ("bib-title", "annotation", "bib-authors", "condition-papers", "bib-title",
                  "review-references", "annotation-add"):
         before = tree(out)
         EDITS[name](library)
-        result = build(library, out, incremental=True, jobs=1)
+        result = run()
         expected = full_build(library, tmp_path / f"clean-{name}")
         assert result.mode == "incremental", name
         assert tree(out) == expected, name

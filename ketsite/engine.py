@@ -79,8 +79,9 @@ log = logging.getLogger(__name__)
 PARALLEL_MIN_ROUTES = 2000
 #: Bumped whenever a class pickled in the state gains or loses an attribute (an object unpickled
 #: from an older state would lack it). 4: Pieces.run_ends (runs of Pieces.each); 5: reads as a
-#: ReadIndex; 6: compact Paper fields and co-authors, the items of runs saved in their runs only.
-STATE_FORMAT = 6
+#: ReadIndex; 6: compact Paper fields and co-authors, the items of runs saved in their runs only;
+#: 7: output digests by SHA-256.
+STATE_FORMAT = 7
 #: Dirty pages of this many bytes in all (last build) are rendered by worker processes.
 PARALLEL_MIN_BYTES = 2_000_000
 
@@ -153,7 +154,10 @@ def _count_pages(digests: dict[str, bytes]) -> int:
 
 
 def _digest(data: bytes) -> bytes:
-    return hashlib.blake2b(data, digest_size=16).digest()
+    """What tells an output file's new bytes from its old ones. SHA-256 runs in the CPU's own
+    instructions where it has them (x86 since about 2017, ARMv8): 57 MB of library-wide files in
+    0.04 s here, against 0.11 s for BLAKE2b; a full build hashes ~570 MB at N=10,000."""
+    return hashlib.sha256(data).digest()[:16]
 
 
 def peak_rss_mib() -> float:

@@ -58,7 +58,7 @@ from ketsite.output import (
     swap_into_place,
 )
 from ketsite.render import Renderer, RenderError, SiteContext
-from ketsite.site.reads import ReadIndex, RouteReads
+from ketsite.site.reads import ReadIndex, RouteKey, RouteReads
 from ketsite.site.reads import encode as encode_read
 from ketsite.site.reads import saved as saved_reads
 from ketsite.site.routes import EntityRoutes, LinkStyle, Route, RouteTable
@@ -84,8 +84,6 @@ PARALLEL_MIN_ROUTES = 2000
 STATE_FORMAT = 7
 #: Dirty pages of this many bytes in all (last build) are rendered by worker processes.
 PARALLEL_MIN_BYTES = 2_000_000
-
-RouteKey = tuple[str, str]
 
 
 def default_jobs() -> int:
@@ -195,23 +193,21 @@ class RouteRenderer:
 
     def __call__(self, route: Route) -> tuple[bytes, frozenset[Dep]]:
         self.deps.clear()
-        # A file listing the whole library makes ~100,000 short-lived objects, none in a cycle;
-        # with the model frozen out of the collector's sight (see Builder.build), its counts say
-        # "collect the oldest generation" again and again while they are made (the graph after
-        # an edit at N=10,000, in a process with a frozen heap: 0.30 s with the collector on,
-        # 0.15 s paused). Reference counting frees them anyway. The search page is one of them:
-        # it links the index by a digest of it, so it makes the index.
-        enabled = (route.template is None or in_parent(route)) and gc.isenabled()
-        if enabled:
+        if route.template is not None:
+            data = self.renderer.render(route)
+        else:
+            # A file listing the whole library makes ~100,000 short-lived objects, none in a
+            # cycle; with the model frozen out of the collector's sight (see Builder.build), its
+            # counts say "collect the oldest generation" again and again while they are made
+            # (the graph after an edit at N=10,000, in a process with a frozen heap: 0.30 s with
+            # the collector on, 0.15 s paused). Reference counting frees them anyway.
+            enabled = gc.isenabled()
             gc.disable()
-        try:
-            if route.template is not None:
-                data = self.renderer.render(route)
-            else:
+            try:
                 data = generate(route, self.ctx, self.memo.pieces)
-        finally:
-            if enabled:
-                gc.enable()
+            finally:
+                if enabled:
+                    gc.enable()
         return data, frozenset(self.deps) if self.track else frozenset()
 
 

@@ -8,8 +8,8 @@ edges are typed (``references``, ``cited-by-review``, ``authored``, ``addresses`
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator
 from itertools import repeat
 from typing import Any
 
@@ -19,7 +19,7 @@ from ketsite.jsontext import dumps_indented
 from ketsite.memo import Pieces
 from ketsite.model.corpus import Corpus
 from ketsite.model.entities import Annotation, Author, Condition, Paper, Review
-from ketsite.site.routes import Route
+from ketsite.site.routes import Route, routes_of
 from ketsite.site.tracking import whole
 
 KIND = "graph"
@@ -111,9 +111,7 @@ def _groups(ctx: object) -> list[Group]:
 
     table = whole(routes.routes)  # every entity's page: one recorded read for all of them
     site_url = repeat(config.url)
-
-    def pages(kind: str, idents: list[str]) -> Iterator[Any]:
-        return map(table.__getitem__, zip(repeat(kind), idents))
+    pages = functools.partial(routes_of, table)
 
     annotations = whole(corpus.annotations)
     conditions = whole(corpus.conditions_by_paper)

@@ -147,7 +147,7 @@ class Memo:
         self.new: dict[str, Any] = {}
         #: keys asked for since this Memo was made: after a full build, what is worth keeping
         self.used: set[str] = set()
-        self._sent: set[str] = set()  # of those, sent to the parent already (a worker's)
+        self._unsent: set[str] = set()  # of those, not yet sent to the parent (a worker's)
         self._loaded = False
         self.pieces = Pieces()
 
@@ -171,6 +171,7 @@ class Memo:
         self.load()
         digest = namespace + ":" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
         self.used.add(digest)
+        self._unsent.add(digest)
         value = self.entries.get(digest, _MISSING)
         if value is _MISSING:
             value = self.entries[digest] = self.new[digest] = fn(*args)
@@ -180,7 +181,7 @@ class Memo:
         """What this process computed and used since the last call (a worker sends it to the
         parent)."""
         new, self.new = self.new, {}
-        used, self._sent = self.used - self._sent, self.used.copy()
+        used, self._unsent = self._unsent, set()
         return new, used
 
     def merge(self, delta: Delta) -> None:

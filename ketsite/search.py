@@ -24,7 +24,7 @@ from ketsite.config import SiteConfig
 from ketsite.memo import Pieces
 from ketsite.model.corpus import Corpus
 from ketsite.model.entities import Annotation, Author, Condition, Paper, Review
-from ketsite.site.routes import Route
+from ketsite.site.routes import Route, routes_of
 from ketsite.site.tracking import whole
 
 KIND = "search-index"
@@ -128,7 +128,7 @@ def _parts(table: Mapping[Any, Any], reviews: Mapping[str, Review],
     of what the index costs (see Pieces.each)."""
 
     def paths(kind: str, idents: list[str]) -> Iterator[str]:
-        return map(attrgetter("path"), map(table.__getitem__, zip(repeat(kind), idents)))
+        return map(attrgetter("path"), routes_of(table, kind, idents))
 
     def counts(by: Mapping[str, Any], idents: list[str]) -> Iterator[int]:
         return map(len, map(by.get, idents, repeat(())))

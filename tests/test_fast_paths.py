@@ -274,3 +274,17 @@ def test_pieces_each_runs_end_at_the_same_idents_in_every_process():
                            env={**__import__("os").environ, "PYTHONHASHSEED": "12345"},
                            check=True).stdout
     assert 10 < len(here) < 100 and int(other) == len(here)
+
+
+def test_citeproc_and_markdown_it_are_imported_when_first_needed():
+    """``build --incremental`` after a BibTeX edit starts with importing ketsite: citeproc-py
+    and markdown-it (a tenth of a second) come with the first page that formats a reference or
+    renders Markdown, not with ketsite."""
+    import subprocess
+    import sys
+
+    code = ("import sys, ketsite.build, ketsite.cli; "
+            "print(sorted(m for m in ('citeproc', 'markdown_it') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

@@ -230,8 +230,8 @@ def test_saved_state_follows_a_series_of_edits(library, tmp_path, monkeypatch, w
     """The path `ketsite build --incremental` takes: each build a new Builder that knows only the
     state the last one saved (what every route read, folded with the reads of the routes it
     rendered), and each writes exactly the files whose bytes change. With ``workers``, as the
-    command line runs it on a large library: the library-wide files are made by worker
-    processes, which send back their parts, and the state is saved in the background."""
+    command line runs it on a large library: worker processes render the pages while the parent
+    makes the library-wide files, and the state is saved in the background."""
     from ketsite import engine
 
     out = tmp_path / "site"

@@ -170,12 +170,12 @@ def paper_view(corpus: Corpus, key: str) -> PaperView:
 
 def author_view(corpus: Corpus, aid: str) -> AuthorView:
     papers = [corpus.papers[k] for k in corpus.papers_by_author.get(aid, ())]
+    others, shared = corpus.coauthors.get(aid, ((), ()))
     return AuthorView(
         author=corpus.authors[aid],
         years=by_year(papers),
         paper_count=len(papers),
-        coauthors=tuple(zip(map(corpus.authors.__getitem__, co[0]), co[1], strict=True))
-        if (co := corpus.coauthors.get(aid)) else (),
+        coauthors=tuple(zip(map(corpus.authors.__getitem__, others), shared, strict=True)),
     )
 
 

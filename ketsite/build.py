@@ -129,7 +129,8 @@ def plan(project: Project, style: LinkStyle, diags: Diagnostics, live_reload: bo
         files[path] = data
         extra.append(Route("asset", name, path, ""))
     corpus, config = project.corpus, project.config
-    extra.extend(index_routes(corpus, config))  # papers/page/2/, authors/letter/a/
+    letters = kept.authors_by_letter(corpus) if kept is not None else None
+    extra.extend(index_routes(corpus, config, letters))  # papers/page/2/, authors/letter/a/
     extra.extend(extra_routes(corpus, config))
     signature = (config, entity_signature(corpus, kept)) if kept is not None else None
     if kept is not None and kept.signature == signature and kept.pages is not None \

@@ -10,6 +10,7 @@ so the result — entities, references and diagnostics — is that of parsing ev
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import importlib.metadata
 import logging
@@ -21,9 +22,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from ketsite.diagnostics import Diagnostic, Diagnostics
+from ketsite.diagnostics import Diagnostic, Diagnostics, Severity
 from ketsite.markdown import check_markdown
-from ketsite.model.entities import ParsedSources
+from ketsite.model.entities import Paper, ParsedSources
 from ketsite.model.parse import (
     parse_annotation,
     parse_author,
@@ -31,7 +32,7 @@ from ketsite.model.parse import (
     parse_paper,
     parse_review,
 )
-from ketsite.sources.bibtex import parse_bibtex
+from ketsite.sources.bibtex import entry_blocks, parse_bibtex
 from ketsite.sources.discover import SourceFile, SourceSet
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,53 @@ def parse_file(kind: str, source: SourceFile) -> Fragment:
         check_markdown(frag.parsed.markdown, diags)  # per text, so per file like the rest
     frag.diagnostics = diags.items
     return frag
+
+
+def reparse_bib(previous: SourceFile, before: Fragment, source: SourceFile) -> Fragment | None:
+    """The fragment of ``source``, made from ``before`` (the fragment of ``previous``, an earlier
+    text of the same ``.bib`` file) by parsing again only the entries whose text or first line
+    changed. A title edited in a file of 250 entries is then one entry parsed, not 250.
+
+    ``None`` when the result could differ from parsing the whole file, which the caller then does:
+    a file with ``@string`` or ``@preamble`` blocks, an error anywhere (bibtexparser may then read
+    a block into the next one), a block that is not exactly one entry, or a key written twice.
+    Otherwise every entry parses alone as it does in its file (the splitter starts afresh at each
+    ``@``), and each is parsed at its own line, so papers, locations and warnings are the same.
+    """
+    old, new = entry_blocks(previous.text), entry_blocks(source.text)
+    papers = before.parsed.papers
+    if old is None or new is None or len(old) != len(papers):
+        return None
+    if any(d.severity is Severity.ERROR for d in before.diagnostics):
+        return None
+    ends = [line for line, _ in old[1:]] + [old[-1][0] + old[-1][1].count("\n") + 1]
+    known: dict[tuple[int, str], tuple[Paper, list[Diagnostic]]] = {}
+    for (line0, text), end, paper in zip(old, ends, papers, strict=True):
+        if not line0 < paper.loc.line <= end:  # 1-based line of the entry, in its block
+            return None
+        known[(line0, text)] = (paper, [])
+    blocks = {line0: known[(line0, text)][1] for line0, text in old}
+    starts = [line for line, _ in old]
+    for d in before.diagnostics:  # warnings of parse_paper, entry by entry: to their blocks
+        i = bisect.bisect_right(starts, d.location.line - 1) - 1
+        if i < 0 or d.location.path != source.rel or d.location.line > ends[i]:
+            return None
+        blocks[starts[i]].append(d)
+    out = Fragment()
+    for line0, text in new:
+        hit = known.get((line0, text))
+        if hit is None:  # parsed at its own line: the lines before it are left empty
+            frag = parse_file("bib", SourceFile(source.rel, source.path, "\n" * line0 + text))
+            if len(frag.parsed.papers) != 1 or any(
+                    d.severity is Severity.ERROR for d in frag.diagnostics):
+                return None
+            hit = (frag.parsed.papers[0], frag.diagnostics)
+        out.parsed.papers.append(hit[0])
+        out.diagnostics.extend(hit[1])
+    keys = [p.key.lower() for p in out.parsed.papers]
+    if len(set(keys)) != len(keys):
+        return None
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -140,6 +188,13 @@ class FragmentStore:
         """Take over what another store held (a previous process's; still keyed by content)."""
         self.memory.update(fragments)
         self._keys.update(keys)
+
+    def previous(self, rel: str) -> tuple[SourceFile, Fragment] | None:
+        """The text of ``rel`` this store saw last, with its fragment if it still holds it in
+        memory (to parse an edited ``.bib`` file again entry by entry: :func:`reparse_bib`)."""
+        seen = self._keys.get(rel)
+        frag = self.memory.get(seen[1]) if seen is not None else None
+        return (seen[0], frag) if seen is not None and frag is not None else None
 
     def key(self, kind: str, source: SourceFile) -> str:
         seen = self._keys.get(source.rel)
@@ -303,14 +358,27 @@ def parse_all(
     """Every source parsed (from ``store`` where it has the file), merged in source order."""
     stats = stats if stats is not None else LoadStats()
     files = list(sources_by_kind(sources))
+    # Before the keys below replace them: the last text and fragment of each .bib file
+    before = {s.rel: store.previous(s.rel) for kind, s in files if kind == "bib"} if store else {}
     keys = [store.key(kind, s) for kind, s in files] if store is not None else []
     frags: list[Fragment | None] = (
         [store.get(k, kind) for k, (kind, _) in zip(keys, files, strict=True)]
         if store is not None else [None] * len(files)
     )
     missing = [i for i, f in enumerate(frags) if f is None]
-    fresh = _parse_all([files[i] for i in missing], workers)
-    for i, frag in zip(missing, fresh, strict=True):
+    full: list[int] = []
+    for i in missing:
+        kind, source = files[i]
+        last = before.get(source.rel)
+        frag = reparse_bib(*last, source) if last is not None and kind == "bib" else None
+        if frag is None:
+            full.append(i)
+            continue
+        frags[i] = frag
+        if store is not None:
+            store.put(keys[i], frag, kind)
+    fresh = _parse_all([files[i] for i in full], workers)
+    for i, frag in zip(full, fresh, strict=True):
         frags[i] = frag
         if store is not None:
             store.put(keys[i], frag, files[i][0])

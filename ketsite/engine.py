@@ -81,7 +81,7 @@ PARALLEL_MIN_ROUTES = 2000
 #: from an older state would lack it). 4: Pieces.run_ends (runs of Pieces.each); 5: reads as a
 #: ReadIndex; 6: compact Paper fields and co-authors, the items of runs saved in their runs only;
 #: 7: output digests by SHA-256.
-STATE_FORMAT = 7
+STATE_FORMAT = 8
 #: Dirty pages of this many bytes in all (last build) are rendered by worker processes.
 PARALLEL_MIN_BYTES = 2_000_000
 

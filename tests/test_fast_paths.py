@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import string
+from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings
@@ -288,3 +289,126 @@ def test_citeproc_and_markdown_it_are_imported_when_first_needed():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+# --- an edited .bib file parsed again entry by entry ----------------------------------------------
+
+def _bib_entry(i: int, title: str = "", extra: str = "") -> str:
+    return (f"@article{{k{i},\n  author = {{M{{\\\"u}}ller, Anna and Nowak, {{\\L}}ukasz}},\n"
+            f"  title = {{{title or f'Ketamine study {i}'}}},\n  journal = {{Pain}},\n"
+            f"  year = {{{2000 + i}}},{extra}\n}}\n\n")
+
+
+_EDITS = st.one_of(
+    st.tuples(st.just("title"), st.integers(0, 11), st.text(
+        alphabet=st.sampled_from("ab {}@\\\n,=\"é"), max_size=12)),
+    st.tuples(st.just("delete"), st.integers(0, 11), st.just("")),
+    st.tuples(st.just("insert"), st.integers(0, 11), st.sampled_from([
+        _bib_entry(3),  # a key written twice
+        _bib_entry(40),
+        _bib_entry(41, extra="\n  keywords = {x}"),  # a warning
+        "@string{pain = {Pain}}\n",
+        "@preamble{\"x\"}\n",
+        "@comment{nothing}\n",
+        "stray = {text}\n",
+        "\n\n",
+        "@article{k42,\n  title = {No year},\n  author = {A, B},\n  journal = {J},\n}\n",
+        "  @article{k43, title = {Indented}, author = {A, B}, journal = {J}, year = {2001}}\n",
+        "@article{k44,\n  title = {Open,\n  year = {2001},\n}\n",
+    ])),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(_EDITS, min_size=1, max_size=3), min_size=1, max_size=3))
+def test_bib_parsed_again_by_entry_equals_the_whole_file_parsed(rounds):
+    """However a .bib file is edited, again and again, parsing only its changed entries gives the
+    papers and diagnostics of parsing the whole file, or declines (and the file is parsed whole)."""
+    from ketsite.cache import parse_file, reparse_bib
+    from ketsite.sources.discover import SourceFile
+
+    blocks = [_bib_entry(i, extra="\n  keywords = {k}" if i == 5 else "") for i in range(12)]
+    source = SourceFile("bib/a.bib", Path("bib/a.bib"), "% a library\n" + "".join(blocks))
+    frag = parse_file("bib", source)
+    for edits in rounds:
+        for op, i, value in edits:
+            i %= len(blocks) if blocks else 1
+            if op == "title" and blocks:
+                blocks[i] = blocks[i].replace("title = {", "title = {" + value, 1)
+            elif op == "delete" and blocks:
+                del blocks[i]
+            elif op == "insert":
+                blocks.insert(i, value)
+        edited = SourceFile(source.rel, source.path, "% a library\n" + "".join(blocks))
+        whole = parse_file("bib", edited)
+        again = reparse_bib(source, frag, edited)
+        if again is not None:
+            assert again.parsed.papers == whole.parsed.papers
+            assert again.diagnostics == whole.diagnostics
+        source, frag = edited, again or whole
+
+
+def test_a_title_edit_parses_only_that_entry_again(monkeypatch):
+    from ketsite import cache
+    from ketsite.sources.discover import SourceFile
+
+    text = "".join(_bib_entry(i) for i in range(30))
+    source = SourceFile("bib/a.bib", Path("bib/a.bib"), text)
+    frag = cache.parse_file("bib", source)
+    edited = SourceFile(source.rel, source.path, text.replace("study 17}", "study 17, revised}"))
+    parsed: list[str] = []
+    real = cache.parse_file
+    monkeypatch.setattr(cache, "parse_file", lambda kind, s: parsed.append(s.text) or real(kind, s))
+    again = cache.reparse_bib(source, frag, edited)
+    assert again is not None and len(parsed) == 1 and "revised" in parsed[0]
+    assert again.parsed.papers == real("bib", edited).parsed.papers
+    assert [p.title for p in again.parsed.papers][17] == "Ketamine study 17, revised"
+    assert again.parsed.papers[18] is frag.parsed.papers[18]  # reused, not made again
+
+
+# --- the model after an edit: placing only the changed papers ------------------------------------
+
+_PEOPLE = ["Müller, Anna", "Nowak, Łukasz", "Smith, J.", "Doe, Jane", "Ôta, Ken", "Li, Wei"]
+
+
+def _library_bib(papers: dict[str, tuple[str, int, tuple[int, ...]]]) -> str:
+    return "".join(
+        f"@article{{{key},\n  author = {{{' and '.join(_PEOPLE[i] for i in people)}}},\n"
+        f"  title = {{{title}}},\n  journal = {{Pain}},\n  year = {{{year}}},\n}}\n\n"
+        for key, (title, year, people) in papers.items())
+
+
+def _as_lists(corpus) -> dict[str, object]:
+    """Every mapping of the corpus with its order (dict equality ignores order)."""
+    from dataclasses import fields
+
+    return {f.name: list(getattr(corpus, f.name).items()) for f in fields(corpus)}
+
+
+_PAPER = st.tuples(st.sampled_from(["Alpha", "beta", "Gamma", "delta", "Alpha"]),
+                   st.integers(2019, 2021),
+                   st.lists(st.integers(0, 5), min_size=1, max_size=3, unique=True).map(tuple))
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from([f"k{i}" for i in range(8)]), _PAPER,
+                                min_size=1, max_size=8), min_size=2, max_size=5))
+def test_corpus_kept_between_builds_equals_a_fresh_one(libraries):
+    """However papers change between builds (titles and years that reorder the library, authors
+    added, removed or swapped, papers added and deleted), the model made with the last build's
+    cache is the one made from scratch, order included."""
+    from ketsite.cache import parse_file
+    from ketsite.diagnostics import Diagnostics
+    from ketsite.model.corpus import CorpusCache, build_corpus
+    from ketsite.model.entities import ParsedSources
+    from ketsite.sources.discover import SourceFile
+
+    cache = CorpusCache()
+    kept: dict[str, object] = {}  # unchanged entries keep their objects, as sources do
+    for papers in libraries:
+        frag = parse_file("bib", SourceFile("bib/a.bib", Path("bib/a.bib"), _library_bib(papers)))
+        parsed = [kept.get((p.key, p.title, p.year, p.authors)) or p for p in frag.parsed.papers]
+        kept.update({(p.key, p.title, p.year, p.authors): p for p in parsed})
+        fresh = build_corpus(ParsedSources(papers=list(parsed)), Diagnostics())
+        again = build_corpus(ParsedSources(papers=list(parsed)), Diagnostics(), cache)
+        assert _as_lists(again) == _as_lists(fresh)

@@ -7,6 +7,7 @@ search.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
@@ -129,6 +130,13 @@ class CorpusCache:
     #: key → (paper as parsed, paper with resolved author ids, its distinct author ids), for
     #: ``resolved``: an unchanged paper (the same object) is not resolved again
     papers: dict[str, tuple[Paper, Paper, tuple[str, ...]]] = field(default_factory=dict)
+    #: The last build's resolved papers by key, its library order (the :func:`library_order`
+    #: of each paper, in order) and papers by author: after an edit of a few papers, only those
+    #: are placed again (:func:`_in_library_order`, :func:`_by_author`).
+    last_papers: dict[str, Paper] | None = None
+    order: list[tuple[int, str, str]] | None = None
+    by_author: dict[str, tuple[str, ...]] | None = None
+    by_author_of: object = None  # the authors (the dict) ``by_author`` was made for
 
 
 @dataclass(frozen=True)
@@ -288,6 +296,76 @@ def _locate(text: MarkdownText, fragment: str, offset: int) -> SourceLocation:
     return SourceLocation(text.loc.path, line, text.loc.col if line == text.loc.line else 1)
 
 
+#: Above this many changed papers, sorting the library again is as quick as placing each one.
+_PLACED_MAX = 256
+
+
+def _changed(papers: dict[str, Paper], cache: CorpusCache | None) -> list[str] | None:
+    """The keys of the papers that are not the very objects of the last build (new ones too),
+    in the order of ``papers``; None without a last build or when most papers changed."""
+    last = cache.last_papers if cache is not None else None
+    if last is None:
+        return None
+    changed = [k for k, p in papers.items() if last.get(k) is not p]
+    return changed if len(changed) <= _PLACED_MAX else None
+
+
+def _in_library_order(papers: dict[str, Paper], changed: list[str] | None,
+                      cache: CorpusCache | None) -> dict[str, Paper]:
+    """``papers`` sorted by :func:`library_order`. After a build that kept its order in
+    ``cache``, the papers that did not change keep their places relative to each other (their
+    sort keys are the same and all keys differ), so only the changed ones are taken out and
+    put back where they now belong: the same order as sorting all, without 10,000 sort keys."""
+    last = cache.last_papers if cache is not None else None
+    if cache is None or cache.order is None or last is None or changed is None \
+            or len(last) - len(papers.keys() & last.keys()) > _PLACED_MAX:
+        order = sorted(map(library_order, papers.values()))
+    else:
+        gone = set(changed).union(last.keys() - papers.keys())
+        order = [o for o in cache.order if o[2] not in gone]
+        for key in changed:
+            bisect.insort(order, library_order(papers[key]))
+    if cache is not None:
+        cache.order = order
+    return {o[2]: papers[o[2]] for o in order}
+
+
+def _by_author(papers: dict[str, Paper], author_ids: dict[str, tuple[str, ...]],
+               authors: dict[str, Author], position: dict[str, int], changed: list[str] | None,
+               cache: CorpusCache | None) -> dict[str, tuple[str, ...]]:
+    """Each author's papers in library order, authors A–Z (as ``authors``).
+
+    When the authors are those of the last build (the same object: the credits of all papers,
+    in source order, are equal) and so are the keys, only the authors of the changed papers have
+    their papers placed again. The changed papers then hold the same credits between them as
+    before (the others hold theirs), so their authors now are all the authors they had."""
+    last = cache.last_papers if cache is not None else None
+    if cache is not None and changed is not None and cache.by_author is not None \
+            and cache.by_author_of is authors and last is not None \
+            and last.keys() == papers.keys():
+        out = dict(cache.by_author)
+        moved = set(changed)
+        for aid in {a for k in changed for a in author_ids[k]}:
+            keys = [k for k in out.get(aid, ()) if k not in moved]
+            keys += [k for k in changed if aid in author_ids[k]]
+            if not keys:  # an author without papers now: the authors must change too
+                break
+            out[aid] = tuple(sorted(keys, key=position.__getitem__))
+        else:
+            cache.by_author = out
+            return out
+    lists: dict[str, list[str]] = defaultdict(list)
+    for key in papers:
+        for aid in author_ids[key]:
+            lists[aid].append(key)
+    out = {a: tuple(lists[a]) for a in authors if a in lists}
+    if len(out) != len(lists):  # (none: every author is made of credits)
+        out.update((a, tuple(ks)) for a, ks in lists.items() if a not in out)
+    if cache is not None:
+        cache.by_author, cache.by_author_of = out, authors
+    return out
+
+
 def build_corpus(parsed: ParsedSources, diags: Diagnostics,
                  cache: CorpusCache | None = None) -> Corpus:
     """Resolve and index everything. Problems are reported; what is valid is still indexed.
@@ -299,7 +377,9 @@ def build_corpus(parsed: ParsedSources, diags: Diagnostics,
     _check_references(parsed, papers, conditions, diags)
     papers, author_ids, resolution = _authors(papers, parsed, diags, cache)
     authors = resolution.authors
-    papers = dict(sorted(papers.items(), key=lambda kv: library_order(kv[1])))
+    changed = _changed(papers, cache)  # (a paper's author ids are made of its resolved object)
+    resolved = papers
+    papers = _in_library_order(papers, changed, cache)
     annotations = {a.key: a for a in parsed.annotations if a.key in papers}
 
     review_of_paper: dict[str, str] = {}
@@ -321,10 +401,9 @@ def build_corpus(parsed: ParsedSources, diags: Diagnostics,
     def ordered(keys: set[str] | list[str]) -> tuple[str, ...]:
         return tuple(sorted((k for k in set(keys) if k in papers), key=order.__getitem__))
 
-    by_author: dict[str, list[str]] = defaultdict(list)
-    for key in papers:
-        for aid in author_ids[key]:
-            by_author[aid].append(key)
+    papers_by_author = _by_author(papers, author_ids, authors, order, changed, cache)
+    if cache is not None:
+        cache.last_papers = resolved
 
     by_condition: dict[str, set[str]] = defaultdict(set)
     for condition in conditions.values():
@@ -360,7 +439,7 @@ def build_corpus(parsed: ParsedSources, diags: Diagnostics,
         conditions=conditions,
         reviews=reviews,
         annotations=annotations,
-        papers_by_author={a: tuple(ks) for a, ks in by_author.items()},
+        papers_by_author=papers_by_author,
         coauthors=resolution.coauthors,
         papers_by_condition={c: ordered(by_condition.get(c, set())) for c in conditions},
         conditions_by_paper={k: tuple(v) for k, v in conditions_by_paper.items()},

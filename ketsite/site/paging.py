@@ -129,8 +129,10 @@ def _papers_by_year(corpus: Corpus) -> dict[int, list[str]]:
     return dict(sorted(years.items(), reverse=True))
 
 
-def index_routes(corpus: Corpus, config: SiteConfig) -> list[Route]:
-    """Every page of the papers and authors indexes, each with the entries it lists."""
+def index_routes(corpus: Corpus, config: SiteConfig,
+                 letters: dict[str, list[str]] | None = None) -> list[Route]:
+    """Every page of the papers and authors indexes, each with the entries it lists.
+    ``letters``: :func:`authors_by_letter` of this corpus, when the caller kept it."""
     years = _papers_by_year(corpus)
     pages = paper_pages([(y, len(keys)) for y, keys in years.items()], config.pagination.papers)
     outline = tuple(tuple((s.year, s.start, s.stop) for s in page) for page in pages)
@@ -139,7 +141,7 @@ def index_routes(corpus: Corpus, config: SiteConfig) -> list[Route]:
               tuple((str(s.year), tuple(years[s.year][s.start:s.stop])) for s in page), outline)
         for n, page in enumerate(pages, start=1)
     ]
-    letters = authors_by_letter(corpus)
+    letters = letters if letters is not None else authors_by_letter(corpus)
     if not authors_split(corpus, config):
         groups = tuple((letter, tuple(ids)) for letter, ids in letters.items())
         return [*routes, Route("authors", "", FIRST_PAGES["authors"], "", "authors.html", groups)]

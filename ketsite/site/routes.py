@@ -247,6 +247,17 @@ class EntityRoutes:
     files: list[Route] | None = None
     authors: object = None  # the corpus.authors the authors' part of the signature was made from
     authors_part: tuple[list[object], ...] | None = None
+    letters_of: object = None  # the corpus.authors ``letters`` was made from
+    letters: dict[str, list[str]] | None = None
+
+    def authors_by_letter(self, corpus: Corpus) -> dict[str, list[str]]:
+        """``paging.authors_by_letter(corpus)``, made again only when ``corpus.authors`` is not
+        the object it was made from (a pass over every author's name: 0.05 s at 28,000)."""
+        from ketsite.site.paging import authors_by_letter
+
+        if self.letters is None or self.letters_of is not corpus.authors:
+            self.letters, self.letters_of = authors_by_letter(corpus), corpus.authors
+        return self.letters
 
 
 def _defined_at(route: Route, corpus: Corpus) -> SourceLocation | None:

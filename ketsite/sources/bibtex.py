@@ -194,6 +194,34 @@ def _failed(
     return where, f"cannot parse this BibTeX block{detail}; check its braces, quotes and commas"
 
 
+#: A line that starts an entry, as written by every tool that writes BibTeX.
+_BLOCK_START = re.compile(r"^@", re.M)
+#: What makes one block depend on another (a macro) or parse into no entry of its own.
+_NOT_SELF_CONTAINED = re.compile(r"@\s*(?:string|preamble)\b", re.I)
+
+
+def entry_blocks(text: str) -> list[tuple[int, str]] | None:
+    """``text`` cut before every line that starts with ``@``: (0-based first line, text) of each
+    block, so an edited file can be parsed again block by block (see ``cache.reparse_bib``).
+
+    Text before the first such line belongs to the first block. ``None`` when a block may not
+    parse alone as it does in the file: a file that defines ``@string`` macros (an entry uses
+    another block's) or has a ``@preamble``."""
+    if _NOT_SELF_CONTAINED.search(text):
+        return None
+    starts = [m.start() for m in _BLOCK_START.finditer(text)]
+    if not starts:
+        return None
+    starts[0] = 0
+    blocks: list[tuple[int, str]] = []
+    line = 0
+    for start, end in zip(starts, starts[1:] + [len(text)], strict=True):
+        block = text[start:end]
+        blocks.append((line, block))
+        line += block.count("\n")
+    return blocks
+
+
 def parse_bibtex(source: SourceFile, diags: Diagnostics) -> list[RawEntry]:
     """Parse one .bib file into raw entries; every problem is a diagnostic, nothing is dropped."""
     path = source.rel

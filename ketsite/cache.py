@@ -252,9 +252,11 @@ class FragmentStore:
         if self.folder is None:
             return
         for kind, wanted in keys_by_kind.items():
-            if kind == "bib":
+            # A pack not loaded had no file of its kind parsed (put loads it): it is pruned by
+            # the next build that loads it, not read now only for that (0.1 s at 10,000 papers).
+            if kind == "bib" or kind not in self._packs:
                 continue
-            pack = self._pack(kind)
+            pack = self._packs[kind]
             for key in list(pack):
                 if key not in wanted:
                     del pack[key]

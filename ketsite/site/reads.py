@@ -180,7 +180,10 @@ class RouteReads(MutableMapping[RouteKey, frozenset[Dep]]):
         return sum(1 for _ in self._base_keys()) + len(self.changed)
 
     def key_set(self) -> set[RouteKey]:
-        return set(self._base_keys()) | self.changed.keys()
+        # in set operations (C), not through _base_keys: 92,000 keys at 10,000 papers
+        keys = set(self.base.keys) - self.removed if self.base is not None else set()
+        keys.update(self.changed)
+        return keys
 
     def copy(self) -> RouteReads:
         return RouteReads(self.base, dict(self.changed), set(self.removed))

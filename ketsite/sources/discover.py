@@ -70,12 +70,13 @@ class ReadCache:
     reads: int = 0
 
 
-def read_source(path: Path, root: Path, diags: Diagnostics, cache: ReadCache | None = None,
-                rel: str | None = None) -> SourceFile | None:
-    """Read ``path`` as UTF-8; undecodable bytes are an error at their line and column."""
-    rel = rel if rel is not None else relative_path(path, root)
+def read_source(path: Path | str, root: Path, diags: Diagnostics,
+                cache: ReadCache | None = None, rel: str | None = None) -> SourceFile | None:
+    """Read ``path`` as UTF-8; undecodable bytes are an error at their line and column. (A
+    string path is made a ``Path`` only when the file is read: most are unchanged.)"""
+    rel = rel if rel is not None else relative_path(Path(path), root)
     try:
-        st = path.stat()
+        st = os.stat(path)
         if st.st_size > MAX_SOURCE_BYTES:
             diags.error(
                 SourceLocation(rel),
@@ -91,6 +92,7 @@ def read_source(path: Path, root: Path, diags: Diagnostics, cache: ReadCache | N
                 diags.items.extend(hit[2])
                 return hit[1]
         read_at = time.time_ns()
+        path = Path(path)
         data = path.read_bytes()
     except OSError as exc:
         diags.error(SourceLocation(rel), f"cannot read file: {exc.strerror or exc}")
@@ -138,32 +140,33 @@ def decode_source(rel: str, path: Path, data: bytes, diags: Diagnostics) -> Sour
     return SourceFile(rel, path, text.replace("\r\n", "\n"))
 
 
-def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    """The files of ``folder`` with one of ``suffixes``, sorted by name. ``os.scandir`` and name
-    strings: a serve rebuild lists thousands of source files, and sorting ``Path`` objects costs
-    more than listing them."""
+def _files(folder: Path, suffixes: tuple[str, ...]) -> list[str]:
+    """The names of the files of ``folder`` with one of ``suffixes``, sorted. ``os.scandir`` and
+    name strings: a rebuild lists thousands of source files, most unchanged, and making, sorting
+    and statting ``Path`` objects for them cost more than listing them."""
     try:
         with os.scandir(folder) as entries:
-            names = sorted(e.name for e in entries
-                           if e.is_file() and os.path.splitext(e.name)[1].lower() in suffixes)
+            return sorted(e.name for e in entries
+                          if e.is_file() and os.path.splitext(e.name)[1].lower() in suffixes)
     except (FileNotFoundError, NotADirectoryError):
         return []
-    return [folder / name for name in names]
 
 
-def _one_per_id(paths: list[Path], root: Path, diags: Diagnostics) -> list[Path]:
+def _one_per_id(names: list[str], rel: str, diags: Diagnostics) -> list[str]:
     """The file name is the id: ``x.yaml`` beside ``x.yml`` (or ``X.yaml``, which is the same file
-    on macOS) would be two sources for one page, and one of them would silently lose."""
-    first: dict[str, Path] = {}
+    on macOS) would be two sources for one page, and one of them would silently lose. ``rel``:
+    the folder, below the project root."""
+    first: dict[str, str] = {}
     kept = []
-    for p in paths:
-        other = first.setdefault(p.stem.lower(), p)
-        if other is p:
-            kept.append(p)
+    for name in names:
+        stem = os.path.splitext(name)[0].lower()
+        other = first.setdefault(stem, name)
+        if other is name:
+            kept.append(name)
             continue
         diags.error(
-            SourceLocation(relative_path(p, root)),
-            f"'{p.name}' and '{other.name}' both define '{p.stem.lower()}' "
+            SourceLocation(f"{rel}/{name}"),
+            f"'{name}' and '{other}' both define '{stem}' "
             "(the file name is the id, compared ignoring case and extension); keep one",
         )
     return kept
@@ -175,17 +178,19 @@ def discover(root: Path, diags: Diagnostics, cache: ReadCache | None = None) -> 
     With a ``cache`` (kept by a long-running process), unchanged files are not read again."""
     # Every file is found below ``root``: its path for messages is its place there (resolving each
     # of ten thousand paths through the file system would cost more than reading them).
-    def read_all(paths: list[Path]) -> tuple[SourceFile, ...]:
-        # one folder's files: its path below the root is worked out once
-        prefix = paths[0].parent.relative_to(root).as_posix() + "/" if paths else ""
-        files = (read_source(p, root, diags, cache, prefix + p.name) for p in paths)
+    def read_all(rel: str, names: list[str]) -> tuple[SourceFile, ...]:
+        # one folder's files, by name: paths as strings, joined once per folder
+        folder = os.path.join(root, rel, "")
+        files = (read_source(folder + name, root, diags, cache, f"{rel}/{name}")
+                 for name in names)
         return tuple(f for f in files if f is not None)
 
     content = root / "content"
     groups: dict[str, tuple[SourceFile, ...]] = {}
     for kind in CONTENT_KINDS:
         folder = content / kind
-        groups[kind] = read_all(_one_per_id(_files(folder, (".yaml", ".yml")), root, diags))
+        names = _one_per_id(_files(folder, (".yaml", ".yml")), f"content/{kind}", diags)
+        groups[kind] = read_all(f"content/{kind}", names)
         if folder.is_dir():
             for name in sorted(os.listdir(folder)):
                 if os.path.splitext(name)[1].lower() not in (".yaml", ".yml") \
@@ -205,7 +210,7 @@ def discover(root: Path, diags: Diagnostics, cache: ReadCache | None = None) -> 
     config_path = root / "ketsite.yaml"
     config = read_source(config_path, root, diags) if config_path.is_file() else None
     return SourceSet(
-        bib=read_all(_files(root / "bib", (".bib",))),
+        bib=read_all("bib", _files(root / "bib", (".bib",))),
         reviews=groups["reviews"],
         conditions=groups["conditions"],
         papers=groups["papers"],

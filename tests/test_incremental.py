@@ -340,6 +340,36 @@ def test_parse_cache_is_used_and_invalidated_by_content(library, tmp_path):
     assert tree(out) == full_build(library, tmp_path / "clean")
 
 
+def test_parse_cache_keeps_only_the_sources_as_they_are(library, tmp_path, monkeypatch):
+    """The YAML fragments on disk (one pack per content folder) are those of the files as they
+    are now: an edited file's old fragment is dropped by the build that parses it again. A build
+    that parses no YAML file (a BibTeX edit, in a new process) does not read the packs, and
+    parses again only the edited entry of the .bib file."""
+    import pickle
+
+    from ketsite import cache
+
+    out = tmp_path / "site"
+    build(library, out, jobs=1, incremental=True)
+    pack = library / ".ketsite-cache" / "parsed" / "conditions.pack.pickle"
+    before = set(pickle.loads(pack.read_bytes()))
+    edit_condition_name(library)
+    build(library, out, jobs=1, incremental=True)
+    after = set(pickle.loads(pack.read_bytes()))
+    assert len(after) == len(before) and len(after - before) == 1  # one replaced, none kept
+    read: list[str] = []
+    real = cache.read_pickle
+    monkeypatch.setattr(cache, "read_pickle", lambda path: read.append(path.name) or real(path))
+    parsed: list[str] = []  # and of the edited .bib file, only the edited entry is parsed again
+    parse = cache.parse_file
+    monkeypatch.setattr(cache, "parse_file", lambda k, s: parsed.append(s.text) or parse(k, s))
+    edit_bib_title(library)
+    result = build(library, out, jobs=1, incremental=True)
+    assert result.mode == "incremental" and not any("pack" in name for name in read), read
+    assert len(parsed) == 1 and parsed[0].count("@article") == 1 and "Edited: " in parsed[0]
+    assert tree(out) == full_build(library, tmp_path / "clean")
+
+
 def test_synthetic_library_is_deterministic_and_valid(pristine, tmp_path):
     again = tmp_path / "again"
     synth.generate(N, again)

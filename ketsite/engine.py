@@ -80,7 +80,7 @@ PARALLEL_MIN_ROUTES = 2000
 #: Bumped whenever a class pickled in the state gains or loses an attribute (an object unpickled
 #: from an older state would lack it). 4: Pieces.run_ends (runs of Pieces.each); 5: reads as a
 #: ReadIndex; 6: compact Paper fields and co-authors, the items of runs saved in their runs only;
-#: 7: output digests by SHA-256.
+#: 7: output digests by SHA-256; 8: CorpusCache keeps the library order, EntityRoutes the letters.
 STATE_FORMAT = 8
 #: Dirty pages of this many bytes in all (last build) are rendered by worker processes.
 PARALLEL_MIN_BYTES = 2_000_000
@@ -350,15 +350,17 @@ def render_many(render: RouteRenderer, routes: list[Route], jobs: int,
     or when ``weights`` (their sizes last time) say a few of them are big: the pages listing the
     whole library take seconds each, and go first, one per worker. The files made of kept pieces
     (:func:`parent_share`) are rendered here meanwhile."""
-    heavy = weights is not None and len(routes) > 1 and sum(weights) >= PARALLEL_MIN_BYTES
-    shares = jobs if jobs > 1 and (len(routes) >= min_routes or heavy) else 1
+    here, away = parent_share(routes)
+    # Workers pay when what they would render is big, not the files the parent makes anyway
+    # (after an edit in `serve`, the data files and the feed: two forks of a process of a gigabyte
+    # and more, 0.27 s with their ends, for the feed).
+    heavy = weights is not None and len(routes) > 1 and \
+        sum(weights[i] for i in away) >= PARALLEL_MIN_BYTES
+    shares = jobs if jobs > 1 and away and (len(routes) >= min_routes or heavy) else 1
     if shares == 1:
         return [render(r) for r in _setting_aside(routes)]
     import multiprocessing
 
-    here, away = parent_share(routes)
-    if not away:
-        return [render(r) for r in _setting_aside(routes)]
     results: list[tuple[bytes, frozenset[Dep]]] = [(b"", frozenset())] * len(routes)
     render.warm_up(routes)
     if heavy and len(routes) < min_routes:

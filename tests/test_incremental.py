@@ -558,6 +558,31 @@ def test_deferred_data_files_follow_the_pages(library, tmp_path):
     assert builder.files == full_build(library, tmp_path / "clean2")
 
 
+def test_data_files_made_in_the_parent_start_no_workers(library, tmp_path, monkeypatch):
+    """After an edit in `serve`, most of the deferred data files are made by the process that
+    keeps their parts (the library-wide files); workers are started only when the others (the
+    feed, the edited paper's export files) are big, whatever the size of the library-wide ones."""
+    from ketsite import engine
+    from ketsite.generators import in_parent
+    from ketsite.serve import _is_data_file
+
+    builder = Builder(library, None, jobs=2)
+    builder.build()
+    sizes = builder.state.sizes
+    edit_bib_title(library)
+    builder.build(defer=_is_data_file)
+    later = builder.deferred[0][1]
+    away = sum(sizes[r.path] for r in later if not in_parent(r))
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", away + 1)
+    assert sum(sizes[r.path] for r in later) > engine.PARALLEL_MIN_BYTES
+    forks: list[int] = []
+    real = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real())
+    done = builder.finish_deferred()
+    assert forks == [] and "data/graph.json" in done.written
+    assert builder.files == full_build(library, tmp_path / "clean")
+
+
 # --- whole-library files from per-paper parts (graph, search index, library exports) -----------
 
 LIBRARY_WIDE = ("data/graph.json", "assets/search-index.js", "data/library.bib",

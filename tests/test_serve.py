@@ -214,3 +214,30 @@ def test_data_files_wait_for_the_open_pages_to_reload(preview, monkeypatch):
     site.rebuild()
     assert 0.5 <= time.perf_counter() - start < 15
     silent.close()
+
+
+def test_serve_sets_up_citeproc_before_the_first_edit(tmp_path):
+    """When the first build finds every formatted reference in the cache, it parses no citation
+    style; `serve` sets them up right after (DevSite.prime), so the first edit of a paper does
+    not wait for them. In a new process, as `ketsite serve` starts."""
+    import subprocess
+    import sys
+
+    from ketsite.build import build
+
+    project = scratch_copy(tmp_path / "project")
+    build(project, tmp_path / "site", jobs=1)  # the cache of formatted references
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from ketsite.serve import DevSite\n"
+        "site = DevSite(Path(sys.argv[1]), log=lambda m: None)\n"
+        "site.rebuild()\n"
+        "from ketsite.scholarly import cite\n"
+        "before = cite._style.cache_info().currsize\n"
+        "site.prime()\n"
+        "print(before, cite._style.cache_info().currsize)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(project)], capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == ["0", "2"], out

@@ -826,31 +826,40 @@ class Builder:
         outputs.update(files)
         result.timings["render"] = time.perf_counter() - t
         t = time.perf_counter()
-        digests = dict(old.digests)
-        sizes = dict(old.sizes)
-        written = self._store(outputs, digests, sizes, missing)
-        # Only a route that moved or went away can leave a file behind: the old paths of those
-        # no route claims now (paths were unique in the old table; unchanged routes kept theirs).
-        before = old.routes.routes
-        claimed = {table[k].path for k in moved} | set(files)
-        removed = sorted(({before[k].path for k in moved | gone if k in before} - claimed)
-                         & digests.keys())
-        for path in removed:
-            if self.out is None:
-                assert self.files is not None
-                self.files.pop(path, None)
-            else:
-                remove_file(self.out, path)
-            del digests[path]
-            sizes.pop(path, None)
+        pages = old.pages if old.pages >= 0 else _count_pages(old.digests)
+        pages += sum(1 for p in outputs if p.endswith(".html") and p not in old.digests)
+        # The last build's digests and sizes become this one's, updated in place: copying them
+        # (92,000 entries at N=10,000, scattered in memory) took longer than the rest of this
+        # step. Once a file is written they no longer describe the last build: if anything
+        # fails from here, no state is trusted and the next build is a full one.
+        digests, sizes = old.digests, old.sizes
+        try:
+            written = self._store(outputs, digests, sizes, missing)
+            # Only a route that moved or went away can leave a file behind: the old paths of
+            # those no route claims now (paths were unique in the old table; unchanged routes
+            # kept theirs).
+            before = old.routes.routes
+            claimed = {table[k].path for k in moved} | set(files)
+            removed = sorted(({before[k].path for k in moved | gone if k in before} - claimed)
+                             & digests.keys())
+            for path in removed:
+                if self.out is None:
+                    assert self.files is not None
+                    self.files.pop(path, None)
+                else:
+                    remove_file(self.out, path)
+                del digests[path]
+                sizes.pop(path, None)
+        except BaseException:
+            self.state = None
+            self.readers = None
+            raise
         result.timings["write"] = time.perf_counter() - t
         result.mode = "incremental"
         result.rendered = len(dirty)
         result.written = written
         result.removed = removed
         result.files = len(digests)
-        pages = old.pages if old.pages >= 0 else _count_pages(old.digests)
-        pages += sum(1 for p in written if p.endswith(".html") and p not in old.digests)
         pages -= sum(1 for p in removed if p.endswith(".html"))
         result.pages = pages
         self.state = BuildState(key, str(self.out), ctx.corpus, ctx.routes, deps, digests, sizes,

@@ -201,6 +201,7 @@ def test_incremental_build_after_an_edit_equals_a_full_build(library, tmp_path, 
     expected = full_build(library, tmp_path / "clean")
     assert after.keys() == expected.keys()
     assert [p for p in expected if after[p] != expected[p]] == []
+    assert result.pages == sum(p.endswith(".html") for p in expected)  # as the CLI reports it
     changed = {p for p in expected if before.get(p) != expected[p]}
     assert changed, "the edit changed nothing: the test would prove nothing"
     if name not in ("template", "config"):
@@ -279,6 +280,34 @@ def test_a_failed_incremental_build_leaves_the_output_and_recovers(library, tmp_
     edit_bib_title(library)
     result = build(library, out, incremental=True, jobs=1)
     assert not result.diagnostics.has_errors
+    assert tree(out) == full_build(library, tmp_path / "clean")
+
+
+def test_a_write_failing_midway_leaves_no_state_to_trust(library, tmp_path, monkeypatch):
+    """A process that keeps its state (`serve`, here writing to a folder) updates the last
+    build's digests in place as it writes; when a write fails after some files are written, it
+    keeps no state, and its next build is a full one that gives the right site."""
+    from ketsite import engine
+    from ketsite.output import OutputError
+
+    out = tmp_path / "site"
+    builder = Builder(library, out, jobs=1)
+    builder.build()
+    real, calls = engine.replace_file, []
+
+    def failing(folder, path, data):  # the second file of the rebuild cannot be written
+        calls.append(path)
+        if len(calls) == 2:
+            raise OutputError(f"cannot write {path}: disk full")
+        real(folder, path, data)
+
+    monkeypatch.setattr(engine, "replace_file", failing)
+    edit_bib_title(library)
+    with pytest.raises(OutputError):
+        builder.build()
+    assert builder.state is None
+    monkeypatch.setattr(engine, "replace_file", real)
+    assert builder.build().mode == "full"
     assert tree(out) == full_build(library, tmp_path / "clean")
 
 

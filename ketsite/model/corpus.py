@@ -311,23 +311,20 @@ def _changed(papers: dict[str, Paper], cache: CorpusCache | None) -> list[str] |
 
 
 def _in_library_order(papers: dict[str, Paper], changed: list[str] | None,
-                      cache: CorpusCache | None) -> dict[str, Paper]:
-    """``papers`` sorted by :func:`library_order`. After a build that kept its order in
+                      cache: CorpusCache | None) -> list[tuple[int, str, str]]:
+    """The :func:`library_order` of ``papers``, sorted. After a build that kept its order in
     ``cache``, the papers that did not change keep their places relative to each other (their
     sort keys are the same and all keys differ), so only the changed ones are taken out and
     put back where they now belong: the same order as sorting all, without 10,000 sort keys."""
     last = cache.last_papers if cache is not None else None
     if cache is None or cache.order is None or last is None or changed is None \
             or len(last) - len(papers.keys() & last.keys()) > _PLACED_MAX:
-        order = sorted(map(library_order, papers.values()))
-    else:
-        gone = set(changed).union(last.keys() - papers.keys())
-        order = [o for o in cache.order if o[2] not in gone]
-        for key in changed:
-            bisect.insort(order, library_order(papers[key]))
-    if cache is not None:
-        cache.order = order
-    return {o[2]: papers[o[2]] for o in order}
+        return sorted(map(library_order, papers.values()))
+    gone = set(changed).union(last.keys() - papers.keys())
+    order = [o for o in cache.order if o[2] not in gone]
+    for key in changed:
+        bisect.insort(order, library_order(papers[key]))
+    return order
 
 
 def _by_author(papers: dict[str, Paper], author_ids: dict[str, tuple[str, ...]],
@@ -352,7 +349,6 @@ def _by_author(papers: dict[str, Paper], author_ids: dict[str, tuple[str, ...]],
                 break
             out[aid] = tuple(sorted(keys, key=position.__getitem__))
         else:
-            cache.by_author = out
             return out
     lists: dict[str, list[str]] = defaultdict(list)
     for key in papers:
@@ -361,8 +357,6 @@ def _by_author(papers: dict[str, Paper], author_ids: dict[str, tuple[str, ...]],
     out = {a: tuple(lists[a]) for a in authors if a in lists}
     if len(out) != len(lists):  # (none: every author is made of credits)
         out.update((a, tuple(ks)) for a, ks in lists.items() if a not in out)
-    if cache is not None:
-        cache.by_author, cache.by_author_of = out, authors
     return out
 
 
@@ -379,7 +373,8 @@ def build_corpus(parsed: ParsedSources, diags: Diagnostics,
     authors = resolution.authors
     changed = _changed(papers, cache)  # (a paper's author ids are made of its resolved object)
     resolved = papers
-    papers = _in_library_order(papers, changed, cache)
+    library = _in_library_order(papers, changed, cache)
+    papers = {o[2]: papers[o[2]] for o in library}
     annotations = {a.key: a for a in parsed.annotations if a.key in papers}
 
     review_of_paper: dict[str, str] = {}
@@ -402,8 +397,9 @@ def build_corpus(parsed: ParsedSources, diags: Diagnostics,
         return tuple(sorted((k for k in set(keys) if k in papers), key=order.__getitem__))
 
     papers_by_author = _by_author(papers, author_ids, authors, order, changed, cache)
-    if cache is not None:
-        cache.last_papers = resolved
+    if cache is not None:  # together: each of them is updated from the others next time
+        cache.last_papers, cache.order = resolved, library
+        cache.by_author, cache.by_author_of = papers_by_author, authors
 
     by_condition: dict[str, set[str]] = defaultdict(set)
     for condition in conditions.values():

@@ -104,19 +104,19 @@ def reparse_bib(previous: SourceFile, before: Fragment, source: SourceFile) -> F
         return None
     if any(d.severity is Severity.ERROR for d in before.diagnostics):
         return None
-    ends = [line for line, _ in old[1:]] + [old[-1][0] + old[-1][1].count("\n") + 1]
-    known: dict[tuple[int, str], tuple[Paper, list[Diagnostic]]] = {}
-    for (line0, text), end, paper in zip(old, ends, papers, strict=True):
-        if not line0 < paper.loc.line <= end:  # 1-based line of the entry, in its block
-            return None
-        known[(line0, text)] = (paper, [])
-    blocks = {line0: known[(line0, text)][1] for line0, text in old}
     starts = [line for line, _ in old]
+    ends = starts[1:] + [starts[-1] + old[-1][1].count("\n") + 1]
+    warnings: list[list[Diagnostic]] = [[] for _ in old]
     for d in before.diagnostics:  # warnings of parse_paper, entry by entry: to their blocks
         i = bisect.bisect_right(starts, d.location.line - 1) - 1
         if i < 0 or d.location.path != source.rel or d.location.line > ends[i]:
             return None
-        blocks[starts[i]].append(d)
+        warnings[i].append(d)
+    known: dict[tuple[int, str], tuple[Paper, list[Diagnostic]]] = {}
+    for block, end, paper, found in zip(old, ends, papers, warnings, strict=True):
+        if not block[0] < paper.loc.line <= end:  # 1-based line of the entry, in its block
+            return None
+        known[block] = (paper, found)
     out = Fragment()
     for line0, text in new:
         hit = known.get((line0, text))
@@ -368,22 +368,15 @@ def parse_all(
         if store is not None else [None] * len(files)
     )
     missing = [i for i, f in enumerate(frags) if f is None]
-    full: list[int] = []
-    for i in missing:
-        kind, source = files[i]
-        last = before.get(source.rel)
-        frag = reparse_bib(*last, source) if last is not None and kind == "bib" else None
-        if frag is None:
-            full.append(i)
-            continue
+    for i in missing:  # an edited .bib file: its changed entries only, where that is the same
+        last = before.get(files[i][1].rel)
+        frags[i] = reparse_bib(*last, files[i][1]) if last is not None else None
+    full = [i for i in missing if frags[i] is None]
+    for i, frag in zip(full, _parse_all([files[i] for i in full], workers), strict=True):
         frags[i] = frag
-        if store is not None:
-            store.put(keys[i], frag, kind)
-    fresh = _parse_all([files[i] for i in full], workers)
-    for i, frag in zip(full, fresh, strict=True):
-        frags[i] = frag
-        if store is not None:
-            store.put(keys[i], frag, files[i][0])
+    if store is not None:
+        for i in missing:
+            store.put(keys[i], frags[i], files[i][0])
     if store is not None:
         by_kind: dict[str, set[str]] = {kind: set() for kind in KINDS}
         for key, (kind, _) in zip(keys, files, strict=True):

@@ -196,8 +196,8 @@ class PageHelpers:
 def _cite_formats(memo: Memo | None, paper: Paper) -> tuple[Any, ...]:
     """The cite panel's references (citeproc: milliseconds each), kept in ``memo``.
 
-    citeproc-py is imported by the first page that formats one, not with ketsite: a tenth of a
-    second that ``build --incremental`` after an edit need not spend before its first page."""
+    citeproc-py is imported by the first page with a cite panel, not with ketsite: a tenth of
+    a second that ``build --incremental`` after an edit need not spend before its first page."""
     from ketsite.scholarly import cite
 
     if memo is None:

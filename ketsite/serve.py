@@ -156,8 +156,8 @@ class DevSite:
 
     def prime(self) -> None:
         """Set up now what the first edit would otherwise wait for: a first build that found
-        every source and reference in the caches never needed pylatexenc or citeproc-py (0.2 s
-        and more on the first edit of a paper). Once, after the first build."""
+        every source and reference in the caches needed neither pylatexenc nor a parsed citation
+        style (the first edit of a paper paid for them). Once, after the first build."""
         latex.prime()
         state = self._builder.state
         if state is None:

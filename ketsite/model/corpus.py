@@ -345,11 +345,8 @@ def _by_author(papers: dict[str, Paper], author_ids: dict[str, tuple[str, ...]],
         for aid in {a for k in changed for a in author_ids[k]}:
             keys = [k for k in out.get(aid, ()) if k not in moved]
             keys += [k for k in changed if aid in author_ids[k]]
-            if not keys:  # an author without papers now: the authors must change too
-                break
             out[aid] = tuple(sorted(keys, key=position.__getitem__))
-        else:
-            return out
+        return out
     lists: dict[str, list[str]] = defaultdict(list)
     for key in papers:
         for aid in author_ids[key]:

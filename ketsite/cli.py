@@ -65,6 +65,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from ketsite.build import build
+    from ketsite.output import OutputError
     from ketsite.site.routes import LinkStyle
 
     out = args.out if args.out is not None else args.src / "_site"
@@ -73,6 +74,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         result = build(args.src, out, LinkStyle(args.links), jobs=args.jobs,
                        incremental=args.incremental, cache=not args.no_cache,
                        background_save=True)  # the state for the next --incremental
+    except OutputError as exc:  # an output folder whose replacement would destroy something
+        print(f"ketsite build: refusing to build: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except OSError as exc:  # disk full, no permission: the previous output is still there
         print(f"ketsite: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
         print("build failed; the output folder was not changed", file=sys.stderr)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from ketsite.build import load_project, load_sources, plan
-from ketsite.diagnostics import Diagnostics, SourceLocation
+from ketsite.diagnostics import Diagnostics, Severity, SourceLocation
 from ketsite.model.entities import DESIGNS, DIRECTIONS, ROUTES, STATUSES, Paper
 from ketsite.model.parse import parse_paper
 from ketsite.site.routes import LinkStyle
@@ -145,6 +145,11 @@ def new_paper(root: Path, data: bytes, input_name: str, bib: str, diags: Diagnos
     before = Diagnostics()
     load_project(root, before)
     problems = _new_problems(before, _check(root, source, extra))
+    if extra is not None and any(d.location.path != annotation_rel for d in problems.items
+                                 if d.severity is Severity.ERROR):
+        # the entry itself is refused (a duplicate key…): the scaffold made for it then names a
+        # paper that is not there, which says nothing new and names a file never written
+        problems.items = [d for d in problems.items if d.location.path != annotation_rel]
     diags.extend(problems)
     if problems.has_errors:
         return None

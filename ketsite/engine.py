@@ -51,11 +51,13 @@ from ketsite.model.corpus import Corpus, CorpusCache, build_corpus
 from ketsite.output import (
     FreshTreeWriter,
     Listing,
+    OutputError,
     detach_streams,
     new_folder,
     remove_file,
     replace_file,
     swap_into_place,
+    unsafe_output,
 )
 from ketsite.render import Renderer, RenderError, SiteContext
 from ketsite.site.reads import ReadIndex, RouteKey, RouteReads
@@ -631,6 +633,10 @@ class Builder:
         :meth:`finish_deferred`, so ``ketsite serve`` can show an edited page before it has
         regenerated the library-wide data files (feed, search index, exports) the page does not
         show. Until then those files are the previous build's."""
+        if self.out is not None:
+            unsafe = unsafe_output(self.out, self.root)
+            if unsafe is not None:
+                raise OutputError(unsafe)
         if self.deferred:
             self.finish_deferred()
         gc_enabled = gc.isenabled()

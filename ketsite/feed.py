@@ -86,8 +86,10 @@ def atom_feed(ctx: object) -> bytes:
         if paper.doi:
             _sub(entry, "link", rel="related", href=f"https://doi.org/{paper.doi}")
         stamp = paper_timestamp(paper)
-        _sub(entry, "published", stamp)
-        _sub(entry, "updated", stamp)
+        if paper.date and paper.date.count("-") == 2:
+            # only a day the source gives: a year alone would read "published 1 January"
+            _sub(entry, "published", stamp)
+        _sub(entry, "updated", stamp)  # required by Atom; the same date, to the precision known
         for credit in paper.authors:
             person = _sub(entry, "author")
             _sub(person, "name", credit.name.display)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from ketsite.diagnostics import Diagnostics, SourceLocation
 from ketsite.model.citations import CITATION_RE, split_citation
@@ -47,6 +48,8 @@ CiteResolver = Callable[[str], tuple[str, str] | None]  # key → (href, label)
 
 def _validate_link(url: str) -> bool:
     url = url.strip()
+    if url.startswith("//"):  # another host in the page's own scheme (file:// from disk)
+        return False
     return bool(_SAFE_LINK.match(url)) and not url.lower().startswith(
         ("javascript:", "data:", "vbscript:"))
 
@@ -143,11 +146,13 @@ def check_markdown(texts: list[MarkdownText], diags: Diagnostics) -> None:
                 url = str(token.attrGet("href") or token.attrGet("src") or "")  # type: ignore[attr-defined]
                 if not _validate_link(url):
                     scheme = url.split(":", 1)[0] + ":"
-                    written = next((f for f in (url, scheme) if f in text.text), "")
+                    written = next((f for f in (url, scheme) if f in text.text), "") or \
+                        _written_target(text.text, url)
                     diags.error(
                         _where(text, written or lines[min(line, len(lines) - 1)].strip()),
                         f"link to '{url[:60]}' in '{text.field}' is not allowed: links may only be "
-                        "http:, https:, mailto: or relative",
+                        "http:, https:, mailto: or relative (another site: its full https:// "
+                        "address)",
                     )
             elif kind in ("html_inline", "html_block") and not warned_html:
                 warned_html = True
@@ -157,6 +162,21 @@ def check_markdown(texts: list[MarkdownText], diags: Diagnostics) -> None:
                     f"raw HTML in '{text.field}' ({snippet}) is shown as text, not as HTML; "
                     "use Markdown instead",
                 )
+
+
+_TARGET = re.compile(r"\]\(\s*<?([^)\s>]+)|^\s*\[[^\]]+\]:\s*<?(\S+)", re.MULTILINE)
+
+
+def _written_target(source: str, url: str) -> str:
+    """The target of a link as written in ``source`` when it differs from the ``url`` it means
+    (``&#106;avascript:…``, ``java&#x09;script:…``), so the error points at the link, not at the
+    start of the field."""
+    want = re.sub(r"\s", "", unquote(url).lower())[:12]  # markdown-it percent-encodes
+    for match in _TARGET.finditer(source):
+        raw = match.group(1) or match.group(2)
+        if re.sub(r"\s", "", html.unescape(raw).lower()).startswith(want):
+            return raw
+    return ""
 
 
 def _where(text: MarkdownText, fragment: str) -> SourceLocation:

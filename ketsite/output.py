@@ -27,6 +27,45 @@ def safe_join(root: Path, rel: str) -> Path:
     return target
 
 
+#: Folders of a project that hold its sources (or its history): never an output folder.
+SOURCE_FOLDERS = ("bib", "content", "templates", ".git", ".ketsite-cache")
+
+
+def unsafe_output(out: Path, src: Path) -> str | None:
+    """Why replacing the folder ``out`` with a built site could destroy something, or None.
+
+    A full build swaps the whole folder out: ``--out .`` in the project, ``--out content`` or a
+    folder of someone's documents would be deleted whole. As MkDocs does for ``site_dir``, the
+    project itself, a folder containing it and its source folders are refused; so is an existing
+    folder that is not empty and has no ``index.html`` (every site ketsite builds has one), or
+    that holds a project or a repository of its own.
+    """
+    out, src = out.absolute().resolve(), src.absolute().resolve()
+    if out == src or src.is_relative_to(out):
+        return (f"the output folder {out} contains the project's sources ({src}); "
+                "choose a folder of its own, such as the default SRC/_site")
+    for name in SOURCE_FOLDERS:
+        if out.is_relative_to(src / name):
+            return (f"the output folder {out} is inside the project's {name}/ folder; "
+                    "choose a folder of its own, such as the default SRC/_site")
+    if out.exists() and not out.is_dir():
+        return f"the output path {out} exists and is not a folder; remove it or choose another"
+    if out.is_dir():
+        try:
+            names = set(os.listdir(out))
+        except OSError as exc:
+            return f"cannot read the output folder {out}: {exc.strerror or exc}"
+        if names and "index.html" not in names:
+            return (f"the output folder {out} is not empty and is not a site ketsite built "
+                    "(no index.html): a build replaces the whole folder; remove it yourself "
+                    "or choose a new folder")
+        mine = names & {".git", "ketsite.yaml", *SOURCE_FOLDERS[:3]}
+        if mine:
+            return (f"the output folder {out} holds {', '.join(sorted(mine))}: a build replaces "
+                    "the whole folder; choose a new folder")
+    return None
+
+
 def new_folder(out: Path) -> Path:
     """An empty sibling of ``out`` for the next site (same file system: the swap is a rename)."""
     out = out.absolute()

@@ -53,7 +53,9 @@ def _byline(paper: Paper) -> str:
 
 
 def _ids(paper: Paper) -> str:
-    return " ".join(x for x in (paper.doi, paper.pmid, paper.pmcid, paper.key) if x)
+    # a PMC id also by its number alone, as PubMed prints it ("PMC: 6676152")
+    pmc_number = paper.pmcid[3:] if paper.pmcid and paper.pmcid.startswith("PMC") else None
+    return " ".join(x for x in (paper.doi, paper.pmid, paper.pmcid, pmc_number, paper.key) if x)
 
 
 def review_document(rid: str, review: Review, paper: Paper, conditions: tuple[Condition, ...],

@@ -135,6 +135,28 @@ def test_offline_bundle_walk_and_search_from_file_urls(page, offline):
     assert page.external_requests == []
 
 
+def test_search_finds_identifiers_as_people_paste_them(page, offline):
+    """A DOI as a link or after "doi:", a PMC id by its number as PubMed prints it, a PubMed
+    link: each finds the paper, as the bare identifier does."""
+    page.goto((offline / "search" / "index.html").as_uri())
+    box = page.get_by_label(SEARCH_LABEL)
+    expect(box).to_be_visible()
+    doi, pmid, pmc = "10.3389/fvets.2024.1453673", "39539316", "11557496"
+    queries = [doi, f"https://doi.org/{doi}", f"doi:{doi}", f"DOI: {doi}",
+               f"https://dx.doi.org/{doi}", pmc, f"PMC{pmc}", f"PMC: {pmc}",
+               f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/", f"PMID: {pmid}"]
+    found = {}
+    for query in queries:
+        box.fill(query)
+        links = page.locator('section[aria-labelledby="results-paper"] a.result-link')
+        expect(links.first).to_be_visible()
+        found[query] = links.all_inner_texts()
+    assert len({tuple(titles) for titles in found.values()}) == 1, found
+    assert len(found[doi]) == 1
+    box.fill("https://doi.org/10.9999/not-a-doi-here")
+    expect(page.locator("#search-status")).to_contain_text("No results")
+
+
 def test_search_results_are_usable_by_keyboard(page, offline):
     page.goto((offline / "search" / "index.html").as_uri() + "?q=ketamine+pain")
     box = page.get_by_label(SEARCH_LABEL)

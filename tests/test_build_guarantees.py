@@ -106,10 +106,44 @@ def test_a_crash_while_writing_leaves_the_output_untouched(built, capsys, monkey
     assert leftovers(out) == []
 
 
+@pytest.mark.parametrize("where", [".", "content", "bib/new", "..", "notes", "repo", "file"])
+def test_an_output_folder_whose_replacement_would_destroy_files_is_refused(tmp_path, capsys,
+                                                                           where):
+    """A build replaces its output folder whole: ``--out .`` would delete the project, ``--out
+    ..`` everything around it, ``--out notes`` someone's documents. Each is refused (exit 2),
+    and every file is still there."""
+    project = copy_project(tmp_path / "work" / "project")
+    (project / ".git").mkdir()
+    (project / "NOTES.md").write_text("mine\n", encoding="utf-8")
+    notes = project / "notes"
+    notes.mkdir()
+    (notes / "thesis.txt").write_text("years of work\n", encoding="utf-8")
+    repo = tmp_path / "work" / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "index.html").write_text("<p>a site with its own history</p>\n", encoding="utf-8")
+    (project / "file").write_text("a file, not a folder\n", encoding="utf-8")
+    out = {"repo": repo}.get(where, project / where)
+    before = snapshot(tmp_path / "work")
+    assert main(["build", "--src", str(project), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "refusing to build" in err and "Traceback" not in err
+    assert snapshot(tmp_path / "work") == before
+
+
+def test_an_empty_folder_or_an_earlier_site_is_a_fine_output_folder(built, tmp_path):
+    project, out, before = built
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["build", "--src", str(project), "--out", str(empty)]) == 0
+    assert (empty / "index.html").is_file()
+    assert main(["build", "--src", str(project), "--out", str(empty)]) == 0  # its own site
+
+
 def test_a_successful_rebuild_replaces_the_output(built, tmp_path):
     project, out, before = built
     other = tmp_path / "_site"
     other.mkdir()
+    (other / "index.html").write_text("an older build's home page", encoding="utf-8")
     (other / "stale.html").write_text("old", encoding="utf-8")
     assert main(["build", "--src", str(project), "--out", str(other)]) == 0
     assert snapshot(other) == before  # exactly the site: the stale file is gone

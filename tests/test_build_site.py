@@ -94,8 +94,10 @@ def test_review_page_lists_references_in_order(site):
     text = page_text(page)
     assert "Creative Commons Attribution 4.0" in text
     israel = page_text(site / "reviews" / "israel-2021" / "index.html")
-    assert "Attribution-NonCommercial 4.0" in israel
+    # the PubMed-style seed states no licence: none is shown, and the page says so
+    assert "Licence: not stated in the source" in israel and "Creative Commons" not in israel
     assert "Citing articles (5)" in israel
+    assert "The source counts 13 citing articles; these are the 5 it lists." in israel
     assert "shares no references" in israel
 
 

@@ -63,7 +63,7 @@ def test_every_internal_link_is_relative_and_names_a_file(unzipped):
             assert not href.startswith("/"), (page, href)  # root-absolute fails from file://
             if parts.path:
                 assert not parts.path.endswith("/"), (page, href)  # a folder: a listing on disk
-                assert re.search(r"\.(html|css|js|xml|json|bib|ris|txt)$", parts.path), href
+                assert re.search(r"\.(html|css|js|svg|xml|json|bib|ris|txt)$", parts.path), href
                 checked += 1
     assert checked > 5000
     assert broken_links(unzipped) == []

@@ -257,6 +257,7 @@ UNSAFE_LINKS = {
     "data html": "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
     "data image": "![x](data:image/svg+xml,<svg/onload=alert(1)>)",
     "vbscript": "[x](vbscript:msgbox(1))",
+    "protocol relative": "[x](//evil.example/x)",
 }
 
 
@@ -277,6 +278,8 @@ def test_check_refuses_unsafe_links_in_markdown(name, tmp_path, capsys):
     err = capsys.readouterr().err
     line = 6 if name == "reference" else 4  # a reference link is refused at its definition
     assert f"content/papers/a2020.yaml:{line}:" in err
+    if name == "entity encoded":  # at the link as written, not at the start of the field
+        assert "content/papers/a2020.yaml:4:7:" in err
     assert "is not allowed: links may only be http:, https:, mailto: or relative" in err
 
 

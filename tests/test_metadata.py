@@ -75,7 +75,7 @@ def expected_highwire(entry_type: str, fields: dict[str, str]) -> list[tuple[str
         tags.append(("citation_inbook_title", latex_to_unicode(fields["booktitle"])))
     for field, tag in (("volume", "citation_volume"), ("number", "citation_issue")):
         if field in fields:
-            tags.append((tag, fields[field]))
+            tags.append((tag, latex_to_unicode(fields[field])))  # 11--12 is 11–12
     if "pages" in fields:
         first, _, last = fields["pages"].partition("--")
         tags.append(("citation_firstpage", first))
@@ -89,6 +89,8 @@ def expected_highwire(entry_type: str, fields: dict[str, str]) -> list[tuple[str
         tags.append(("citation_doi", fields["doi"]))
     if "pmid" in fields:
         tags.append(("citation_pmid", fields["pmid"]))
+    if "language" in fields:
+        tags.append(("citation_language", fields["language"]))
     if "doi" in fields:
         tags.append(("citation_public_url", "https://doi.org/" + fields["doi"]))
     return tags

@@ -131,6 +131,7 @@ def test_refuses_a_duplicate_key_also_ignoring_case(project, key):
     assert proc.returncode == 1
     assert err.startswith(f"<stdin>:1:1: error: citation key '{key}' duplicates ")
     assert located(project, err).startswith("@article{noppers2011absence,")
+    assert "content/papers/" not in err  # no error about the scaffold that was never written
     assert tree(project) == before
 
 

@@ -257,8 +257,14 @@ def test_feed_carries_the_newest_entries_only(paged, bundled_corpus):
     feed = ET.parse(paged["pretty"] / "feed.xml").getroot()
     entries = feed.findall(f"{ATOM}entry")
     assert len(entries) == 5
-    stamps = [e.findtext(f"{ATOM}published") for e in entries]
+    stamps = [e.findtext(f"{ATOM}updated") for e in entries]
     assert stamps == sorted(stamps, reverse=True)
+    # <published> only where the source gives a day, never a made-up 1 January
+    dated = {p.slug for p in bundled_corpus.papers.values() if p.date and p.date.count("-") == 2}
+    for entry in entries:
+        published = entry.findtext(f"{ATOM}published")
+        slug = entry.findtext(f"{ATOM}id").rstrip("/").rsplit("/", 1)[-1]
+        assert (published is not None) == (slug in dated), slug
     newest = max(f"{p.date or p.year}" for p in bundled_corpus.papers.values())
     assert stamps[0].startswith(newest)
     assert feed.findtext(f"{ATOM}updated") == stamps[0]

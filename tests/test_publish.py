@@ -196,6 +196,19 @@ def test_search_page_loads_local_scripts_and_has_a_no_script_list(site):
     assert len(parse_page(page).h1) == 1
 
 
+def test_every_page_names_the_sites_icon_so_no_favicon_request_fails(site):
+    """Without a ``<link rel="icon">`` a browser asks the server for /favicon.ico: a 404 in the
+    console of every visit. The icon is an asset of the site, linked relatively (file:// too)."""
+    for page in (site / "index.html", site / "papers" / "noppers2011absence" / "index.html",
+                 site / "404.html"):
+        icons = re.findall(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)">',
+                           page.read_text(encoding="utf-8"))
+        assert len(icons) == 1, page
+        if page.name != "404.html":  # served at any address, it links from the root
+            assert (page.parent / icons[0]).resolve().is_file(), (page, icons[0])
+        assert re.search(r"assets/icon\.[0-9a-f]+\.svg$", icons[0]), icons[0]
+
+
 def test_minisearch_comes_from_node_modules_with_its_licence(site):
     (path,) = (site / "assets").glob("minisearch.*.js")
     code = path.read_bytes()
@@ -297,7 +310,7 @@ def test_netlify_headers_lock_the_site_down(site):
     # of its content as the query of every link to it.
     for asset in sorted((site / "assets").iterdir()):
         if asset.name != "search-index.js":
-            assert re.fullmatch(r"[\w-]+\.[0-9a-f]{10}\.(css|js)", asset.name), asset.name
+            assert re.fullmatch(r"[\w-]+\.[0-9a-f]{10}\.(css|js|svg)", asset.name), asset.name
         cache = headers_for(f"/assets/{asset.name}")["cache-control"]
         assert "max-age=31536000" in cache and "immutable" in cache
     digest = hashlib.sha256((site / "assets" / "search-index.js").read_bytes()).hexdigest()[:10]

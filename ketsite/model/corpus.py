@@ -171,6 +171,14 @@ def _resolve_authors(
                             f"({claimed[1]})")
                 continue
             remap[ident] = (author.id, loc)
+    by_orcid: dict[str, str] = {}
+    for author in overrides.values():  # one ORCID is one person: two files would split them
+        if author.orcid:
+            first = by_orcid.setdefault(author.orcid, author.id)
+            if first != author.id:
+                diags.error(author.loc, f"ORCID {author.orcid} is also the ORCID of the author "
+                            f"file of '{first}': one person, one file; merge the two (list the "
+                            "other spellings under variants)")
     targets = {target for target, _ in remap.values()}
     for author in overrides.values():
         if author.id not in targets:

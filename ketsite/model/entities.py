@@ -219,7 +219,7 @@ class Condition:
 class Review:
     id: str
     paper: str
-    licence: str
+    licence: str | None  # an SPDX id, or None when the source states no licence
     loc: SourceLocation
     references: tuple[str, ...] = ()
     citing: tuple[str, ...] = ()
@@ -229,6 +229,8 @@ class Review:
     aim: str | None = None
     methods: str | None = None
     conclusion: str | None = None
+    #: how many citing articles the source reports (PubMed's "Citations"), when it lists fewer
+    cited_by_count: int | None = None
 
 
 @dataclass(frozen=True)

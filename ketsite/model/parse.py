@@ -31,7 +31,7 @@ from ketsite.model.entities import (
 )
 from ketsite.model.names import identity, parse_name_text
 from ketsite.model.schema import ID_RE, KEY_RE, Field, Located, read_fields
-from ketsite.sources.bibtex import RawEntry, split_names
+from ketsite.sources.bibtex import RawEntry, raw_names, split_names
 from ketsite.sources.discover import SourceFile, SourceSet
 from ketsite.sources.latex import latex_to_unicode
 from ketsite.sources.yamlio import parse_yaml
@@ -91,6 +91,38 @@ def _person(raw_first: str, raw_von: str, raw_last: str, raw_jr: str,
     return PersonName(family, _plain(raw_first), _plain(raw_jr))
 
 
+#: ``\_`` and friends, as LaTeX users write them in a DOI: the character itself.
+_TEX_ESCAPE = re.compile(r"\\([_%&#$])")
+_BRACED = re.compile(r"\{[^{}]*\}")
+
+
+def name_problem(raw: str) -> str | None:
+    """What is wrong with one name of an ``author`` or ``editor`` field as split at " and ", or
+    None. bibtexparser makes a person of anything; these are the slips that made authors called
+    "others" or "Jim Roe, Jane; Poe" instead of an error."""
+    bare = raw
+    while "{" in bare:  # a braced group is one unit (a corporate name may hold "and", ";", ",")
+        stripped = _BRACED.sub("x", bare)
+        if stripped == bare:
+            break
+        bare = stripped
+    words = bare.split()
+    if bare.strip().lower() == "others":
+        return ("'and others' stands for authors not listed, and ketsite gives every author a "
+                "page: list them all (PubMed lists every author)")
+    if not words or words[0] == "and" or words[-1] == "and":
+        return "an empty name: ' and ' is written twice or at an end; remove the extra 'and'"
+    if ";" in bare:
+        return (f"'{raw}' holds a ';': separate names with ' and ', as in "
+                "'Roe, Jane and Poe, Jim'")
+    if bare.count(",") > 2:
+        return (f"'{raw}' has {bare.count(',')} commas: write each name as 'Family, Given' "
+                "(or 'Family, Jr, Given') and separate names with ' and '")
+    if bare.lstrip().startswith(","):
+        return f"'{raw}' has no family name before its comma"
+    return None
+
+
 def _names(value: str) -> tuple[PersonName, ...]:
     return tuple(_person(n.first, n.von, n.last, n.jr, n.corporate) for n in split_names(value))
 
@@ -106,8 +138,8 @@ def parse_paper(entry: RawEntry, diags: Diagnostics,
     if not KEY_RE.match(entry.key):
         diags.error(
             loc,
-            f"citation key '{entry.key}' may only use letters, digits and _ . : + - "
-            "(it becomes part of a URL)",
+            f"citation key '{entry.key}' may only use letters, digits and _ . : + -, "
+            "starting with a letter or digit, at most 100 characters (it becomes part of a URL)",
         )
         ok = False
     if entry.entry_type not in ENTRY_TYPES:
@@ -130,7 +162,11 @@ def parse_paper(entry: RawEntry, diags: Diagnostics,
     ok = ok and not rejected
     for name in required:
         if not fields.get(name, "").strip() and name not in rejected:
-            diags.error(loc, f"entry '{entry.key}' is missing the required field '{name}'")
+            if name in where:  # written, but empty: at the field
+                diags.error(where[name], f"field '{name}' of '{entry.key}' is empty; "
+                            "it is required: write its value")
+            else:
+                diags.error(loc, f"entry '{entry.key}' is missing the required field '{name}'")
             ok = False
     if (not fields.get("author", "").strip() and not fields.get("editor", "").strip()
             and not rejected & {"author", "editor"}):
@@ -154,8 +190,9 @@ def parse_paper(entry: RawEntry, diags: Diagnostics,
         return value
 
     doi = checked("doi", DOI_RE, "a bare DOI like 10.1097/j.pain.0000000000001390",
-                  lambda v: re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "", v).translate(_HYPHENS))
-    pmid = checked("pmid", PMID_RE, "digits only, like 34746491")
+                  lambda v: re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "",
+                                   _TEX_ESCAPE.sub(r"\1", v)).translate(_HYPHENS))
+    pmid = checked("pmid", PMID_RE, "digits only, no leading zero, like 34746491")
     pmcid = checked("pmcid", PMCID_RE, "PMC followed by digits, like PMC6676152",
                     lambda v: v if v.upper().startswith("PMC") else "PMC" + v)
     url = checked("url", URL_RE, "an http:// or https:// URL")
@@ -167,6 +204,15 @@ def parse_paper(entry: RawEntry, diags: Diagnostics,
     if date and year_text and not date.startswith(year_text):
         diags.error(where["date"], f"date {date} of '{entry.key}' disagrees with year {year_text}")
         ok = False
+    for role in ("author", "editor"):
+        value = fields.get(role, "")
+        if value.strip():
+            for raw in raw_names(value):
+                problem = name_problem(raw)
+                if problem is not None:
+                    diags.error(where[role], f"{role} of '{entry.key}': {problem}")
+                    ok = False
+                    break
     if not ok:
         return None
     authors = _names(fields["author"]) if fields.get("author", "").strip() else ()
@@ -217,7 +263,7 @@ def parse_paper(entry: RawEntry, diags: Diagnostics,
 
 REVIEW_FIELDS = (
     Field("paper", "key", required=True),
-    Field("licence", "licence", required=True),
+    Field("licence", "licence"),  # only when the source states one: never guessed
     Field("summary", "markdown"),
     Field("abstract", "abstract"),
     Field("aim", "markdown"),
@@ -226,6 +272,7 @@ REVIEW_FIELDS = (
     Field("conditions", "list:id"),
     Field("references", "list:key", required=True),
     Field("citing", "list:key"),
+    Field("cited_by_count", "int"),
 )
 
 CONDITION_FIELDS = (
@@ -331,61 +378,90 @@ def _md(out: ParsedSources, owner: str, name: str, value: Located | None) -> str
 
 
 def parse_review(source: SourceFile, out: ParsedSources, diags: Diagnostics) -> None:
+    # A bad file name or licence is reported, and the rest of the file is still checked (its
+    # citations, links, condition ids): a contributor sees every problem in one run.
     rid = _file_id(source, diags, ID_RE, "review id")
     values = _load(source, REVIEW_FIELDS, "review", diags)
-    if rid is None or values is None or "paper" not in values or "licence" not in values:
+    if values is None:
         return
-    licence = values["licence"]
-    if licence.value not in LICENCES:
+    owner = rid or PurePosixPath(source.rel).stem
+    licence = values.get("licence")
+    if licence is not None and licence.value not in LICENCES:
         close = difflib.get_close_matches(licence.value, list(LICENCES), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         diags.error(licence.loc, f"unknown licence '{licence.value}'{hint}; use an SPDX id: "
                     + ", ".join(LICENCES))
-        return
-    paper = values["paper"]
-    out.references.append(Reference("paper", paper.value, paper.loc))
+        licence = None
+    paper = values.get("paper")
+    if paper is not None:
+        out.references.append(Reference("paper", paper.value, paper.loc))
     abstract = tuple(
-        AbstractSection(h.value, _md(out, rid, f"abstract.{h.value}", t) or "")
+        AbstractSection(h.value, _md(out, owner, f"abstract.{h.value}", t) or "")
         for h, t in (values["abstract"].value if "abstract" in values else ())
     )
-    out.reviews.append(Review(
-        id=rid,
-        paper=paper.value,
-        licence=licence.value,
-        loc=SourceLocation(source.rel),
+    review = dict(
         references=_refs(out, "paper", values.get("references")),
         citing=_refs(out, "paper", values.get("citing")),
         conditions=_refs(out, "condition", values.get("conditions")),
-        summary=_md(out, rid, "summary", values.get("summary")),
+        summary=_md(out, owner, "summary", values.get("summary")),
         abstract=abstract,
-        aim=_md(out, rid, "aim", values.get("aim")),
-        methods=_md(out, rid, "methods", values.get("methods")),
-        conclusion=_md(out, rid, "conclusion", values.get("conclusion")),
+        aim=_md(out, owner, "aim", values.get("aim")),
+        methods=_md(out, owner, "methods", values.get("methods")),
+        conclusion=_md(out, owner, "conclusion", values.get("conclusion")),
+    )
+    count = values.get("cited_by_count")
+    if count is not None and count.value < len(review["citing"]):
+        diags.error(count.loc, f"'cited_by_count' is {count.value}, fewer than the "
+                    f"{len(review['citing'])} articles under 'citing'; give the count the source "
+                    "reports, or remove it")
+        count = None
+    if rid is None or paper is None:
+        return
+    out.reviews.append(Review(
+        cited_by_count=count.value if count is not None else None,
+        id=rid, paper=paper.value, licence=licence.value if licence is not None else None,
+        loc=SourceLocation(source.rel), **review,  # type: ignore[arg-type]
     ))
 
 
 def parse_condition(source: SourceFile, out: ParsedSources, diags: Diagnostics) -> None:
     cid = _file_id(source, diags, ID_RE, "condition id")
     values = _load(source, CONDITION_FIELDS, "condition", diags)
-    if cid is None or values is None or "name" not in values or "description" not in values:
+    if values is None:
+        return
+    # checked whatever else is wrong with the file (see parse_review)
+    description = _md(out, cid or PurePosixPath(source.rel).stem, "description",
+                      values.get("description"))
+    papers = _refs(out, "paper", values.get("papers"))
+    if cid is None or "name" not in values or description is None:
         return
     out.conditions.append(Condition(
         id=cid,
         name=values["name"].value.strip(),
-        description=_md(out, cid, "description", values["description"]) or "",
+        description=description,
         loc=SourceLocation(source.rel),
         synonyms=(tuple(s.value.strip() for s in values["synonyms"].value)
                   if "synonyms" in values else ()),
-        papers=_refs(out, "paper", values.get("papers")),
+        papers=papers,
     ))
 
 
 def parse_annotation(source: SourceFile, out: ParsedSources, diags: Diagnostics) -> None:
     key = _file_id(source, diags, KEY_RE, "citation key")
     values = _load(source, ANNOTATION_FIELDS, "paper annotation", diags)
-    if key is None or values is None:
+    if values is None:
+        return
+    if key is None:  # reported; its citations and links are still checked (see parse_review)
+        stem = PurePosixPath(source.rel).stem
+        _md(out, stem, "finding", values.get("finding"))
+        _md(out, stem, "status_note", values.get("status_note"))
+        _refs(out, "condition", values.get("conditions"))
         return
     out.references.append(Reference("paper", key, SourceLocation(source.rel)))
+    if "status_note" in values and "status" not in values:
+        diags.error(values["status_note"].loc,
+                    "'status_note' explains a status, and this annotation has none; add "
+                    f"'status:' (one of {', '.join(STATUSES)}) or remove the note")
 
     def get(name: str) -> str | None:
         return values[name].value.strip() if name in values else None
@@ -424,7 +500,7 @@ def parse_author(source: SourceFile, out: ParsedSources, diags: Diagnostics) -> 
             diags.error(orcid.loc, f"ORCID '{orcid.value}' is not valid "
                         "(format 0000-0002-1825-0097, "
                         "with a correct check digit)")
-            return
+            # the rest is still checked (its variants against the papers): the build fails
         orcid = Located(bare, orcid.loc)
     name = values["name"]
     variants = [(name.value, name.loc)]

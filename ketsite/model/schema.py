@@ -125,8 +125,9 @@ def _one(field: Field, kind: str, node: YNode, what: str, diags: Diagnostics) ->
     elif kind == "url" and not re.match(r"^https?://[^\s<>\"]+$", text):
         diags.error(node.loc, f"{what}: '{text}' must be an http:// or https:// URL")
         return None
-    elif kind in ("text", "name", "licence") and not text.strip():
-        diags.error(node.loc, f"{what} is empty; write a value or remove the key")
+    elif kind in ("text", "name", "licence", "markdown") and not text.strip():
+        diags.error(node.loc, f"{what} is empty; write a value"
+                    + ("" if field.required else " or remove the key"))
         return None
     return text
 

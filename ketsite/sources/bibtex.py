@@ -243,8 +243,11 @@ def parse_bibtex(source: SourceFile, diags: Diagnostics) -> list[RawEntry]:
         if isinstance(block, bm.ImplicitComment) and re.search(r"[{}=@]", block.comment):
             if (block.start_line or 0) in failed_lines:
                 continue  # the rest of a block already reported as unreadable
+            spaced = re.search(r"@\s+([A-Za-z]+)\s*[{(]", block.comment)
             diags.error(
                 lines.at(block.start_line or 0),
+                f"no space may follow '@': write '@{spaced.group(1)}{{' (the entry is not read)"
+                if spaced else
                 "text outside any entry is ignored by BibTeX; did you forget the '@' of an entry?",
             )
         elif isinstance(block, bm.Preamble):
@@ -313,6 +316,11 @@ def _field_value(
         f"write it in braces: {f.key} = {{{bare}}}",
     )
     return None, None
+
+
+def raw_names(value: str) -> list[str]:
+    """An ``author`` field (still LaTeX) cut at each top-level " and ", each name as written."""
+    return [raw.strip() for raw in split_multiple_persons_names(value)]
 
 
 def split_names(value: str) -> list[RawName]:

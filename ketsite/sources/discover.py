@@ -172,6 +172,41 @@ def _one_per_id(names: list[str], rel: str, diags: Diagnostics) -> list[str]:
     return kept
 
 
+def _unread(root: Path, rel: str, suffixes: tuple[str, ...], diags: Diagnostics) -> None:
+    """An error for each entry of the source folder ``rel`` that looks like a source but would not
+    be read: a file of another type, a subfolder, a broken link, a folder named ``x.bib``; and for
+    ``rel`` itself being a file. Nothing a contributor adds is dropped without a word. Hidden
+    files (``.gitkeep``, ``.DS_Store``) are ignored, unless named like a source (``.yaml``)."""
+    folder = os.path.join(root, rel)
+    if not os.path.isdir(folder):
+        if os.path.lexists(folder):
+            diags.error(SourceLocation(rel), f"{rel} is a file, not a folder: its sources are "
+                        f"{' or '.join(suffixes)} files inside a folder {rel}/")
+        return
+    kinds = " or ".join(suffixes)
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        suffix = os.path.splitext(name)[1].lower()
+        if name.startswith(".") and not name.lower().endswith(suffixes):
+            continue
+        if suffix in suffixes and os.path.isfile(path):
+            continue  # read (a file name that is not a valid id is reported by its parser)
+        if not os.path.exists(path):
+            why = "a broken symbolic link; remove it or point it at a file"
+        elif os.path.isdir(path):
+            why = (f"a folder; only {kinds} files directly in {rel}/ are read: "
+                   "move its files up")
+        elif name.startswith("."):
+            why = f"a hidden file is not read; name it after its id, as x{suffixes[0]}"
+        elif suffix not in suffixes:
+            diags.error(SourceLocation(f"{rel}/{name}"),
+                        f"unexpected file in {rel}/: only {suffixes[0]} files are read")
+            continue
+        else:
+            why = "not a regular file; replace it with one"
+        diags.error(SourceLocation(f"{rel}/{name}"), f"unexpected entry in {rel}/: {why}")
+
+
 def discover(root: Path, diags: Diagnostics, cache: ReadCache | None = None) -> SourceSet:
     """Read every source file under ``root``. Files of unknown kind in content folders are errors.
 
@@ -186,19 +221,17 @@ def discover(root: Path, diags: Diagnostics, cache: ReadCache | None = None) -> 
         return tuple(f for f in files if f is not None)
 
     content = root / "content"
+    if not any(os.path.lexists(os.path.join(root, name)) for name in ("bib", "content",
+                                                                        "ketsite.yaml")):
+        diags.error(SourceLocation("ketsite.yaml"),
+                    f"no ketsite project in {root}: it has no ketsite.yaml, bib/ or content/; "
+                    "give the project's folder (--src DIR)")
     groups: dict[str, tuple[SourceFile, ...]] = {}
     for kind in CONTENT_KINDS:
         folder = content / kind
         names = _one_per_id(_files(folder, (".yaml", ".yml")), f"content/{kind}", diags)
         groups[kind] = read_all(f"content/{kind}", names)
-        if folder.is_dir():
-            for name in sorted(os.listdir(folder)):
-                if os.path.splitext(name)[1].lower() not in (".yaml", ".yml") \
-                        and not name.startswith("."):
-                    diags.error(
-                        SourceLocation(f"content/{kind}/{name}"),
-                        f"unexpected file in content/{kind}/: only .yaml files are read",
-                    )
+        _unread(root, f"content/{kind}", (".yaml", ".yml"), diags)
     if content.is_dir():
         for p in sorted(content.iterdir()):
             if p.name not in CONTENT_KINDS and not p.name.startswith("."):
@@ -207,6 +240,7 @@ def discover(root: Path, diags: Diagnostics, cache: ReadCache | None = None) -> 
                     "unexpected entry in content/: expected one of "
                     + ", ".join(f"{k}/" for k in CONTENT_KINDS),
                 )
+    _unread(root, "bib", (".bib",), diags)
     config_path = root / "ketsite.yaml"
     config = read_source(config_path, root, diags) if config_path.is_file() else None
     return SourceSet(

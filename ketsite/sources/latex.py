@@ -35,7 +35,10 @@ ESCAPES = frozenset("&%_#${}")
 _MACRO = re.compile(r"\\([^\W\d_]+|.)", re.DOTALL)  # pylatexenc: any letters
 _WS = re.compile(r"\s*")
 #: Characters and pairs pylatexenc treats specially that the fast path does not handle.
-_UNHANDLED = re.compile(r"[$%&]|``|''|!`|\?`|\\\\")
+_UNHANDLED = re.compile(r"(?<!\\)[$%&]|``|''|!`|\?`|\\\\")
+#: ``%`` and ``&`` not escaped: to TeX a comment (the rest of the field vanishes) and a table
+#: column (the character vanishes); a contributor writing "50% reduction" means the character.
+_BARE = re.compile(r"(?<!\\)[%&]")
 
 
 class _Unhandled(Exception):
@@ -159,7 +162,10 @@ def _decode(text: str) -> str:
 
 
 def latex_to_unicode(text: str) -> str:
-    """Display text for a BibTeX value: LaTeX decoded, protecting braces removed, spaces folded."""
+    """Display text for a BibTeX value: LaTeX decoded, protecting braces removed, spaces folded.
+    A bare ``%`` or ``&`` is the character itself, as if written ``\\%`` or ``\\&``."""
+    if "%" in text or "&" in text:
+        text = _BARE.sub(r"\\\g<0>", text)
     if _NEEDS_DECODING.search(text):
         text = _decode(text)
     elif "{" in text or "}" in text:

@@ -49,8 +49,18 @@
     return (root + path) || "./";
   }
 
+  /* Identifiers as people paste them: a DOI as a link or after "doi:", a PubMed or PMC link,
+     "PMID:" or "PMC:" before the number. The prefixes are not in the index (AND finds nothing). */
+  function normalise(query) {
+    return query
+      .replace(/\bhttps?:\/\/(?:dx\.)?doi\.org\//gi, " ")
+      .replace(/\bhttps?:\/\/(?:www\.)?(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov\/pmc\/articles)\//gi, " ")
+      .replace(/\b(?:doi|pmid|pmcid|pmc)\s*:\s*/gi, " ");
+  }
+
   /* Results of a query, grouped by type in the index's order: {total, groups: [...]}. */
   function search(query) {
+    query = normalise(query);
     var hits = query.trim() ? engine.search(query, options) : [];
     var byType = {};
     hits.forEach(function (hit) {

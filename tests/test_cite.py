@@ -46,10 +46,11 @@ EXPECTED = {
         "2021 Nov 8;9(1):25535. doi:10.52965/001c.25535 PubMed PMID: 34746491.",
     ),
     # An abbreviated page range in the source (287--93): expanded for APA, minimal for NLM.
+    # PubMed's lower case after the colon: APA 7's sentence case capitalises it, NLM keeps it.
     "salas2012ketamine": (
         "Salas, S., Frasca, M., Planchet-Barraud, B., Burucoa, B., Pascal, M., &amp; Lapiana, J. "
         "(2012). Ketamine analgesic effect by continuous intravenous infusion in refractory cancer "
-        "pain: considerations about the clinical research in palliative care. "
+        "pain: Considerations about the clinical research in palliative care. "
         "<i>J Palliat Med</i>, <i>15</i>(3), 287–293. https://doi.org/10.1089/jpm.2011.0353",
         "Salas S, Frasca M, Planchet-Barraud B, Burucoa B, Pascal M, Lapiana J. Ketamine analgesic "
         "effect by continuous intravenous infusion in refractory cancer pain: considerations about "

@@ -183,6 +183,9 @@ def test_matrix_of_the_seed_reviews_as_it_is(bundled_site, corpus):
     assert salas[1]["links"] == ["spitaleri-2025/#h-references"]
     assert salas[1]["hidden"] == "Not cited by Spitaleri 2025"
     assert salas[2]["links"] == ["israel-2021/#ref-1"]
+    # bylines as the cite labels give them: two authors by name, "et al." from three
+    assert by_key["hirota1996ketamine"][0]["text"].endswith(" Hirota & Lambert 1996")
+    assert by_key["salas2012ketamine"][0]["text"].endswith(" Salas et al. 2012")
     for row in rows:  # every heading and every cell is a link
         assert all(cell["links"] for cell in row["cells"][:-1])
     assert "No paper is cited by more than one of these reviews." in page_text(

@@ -171,7 +171,9 @@ def _format_clean(
     key = str(item["id"])
     out = []
     for style in styles:
-        bibliography = CitationStylesBibliography(_style(style.file), source, _FORMATTER)
+        own = _sentence_case_after_colon(item) if style.id == "apa" else item
+        bibliography = CitationStylesBibliography(
+            _style(style.file), source if own is item else CiteProcJSON([own]), _FORMATTER)
         bibliography.register(Citation([CitationItem(key)]))
         marked = str(bibliography.bibliography()[0]).strip()
         if style.numbered:
@@ -179,6 +181,20 @@ def _format_clean(
         safe = Markup(_to_html(marked))  # noqa: S704 — escaped by _to_html
         out.append(FormattedReference(style, safe, _PRIVATE.sub("", marked)))
     return tuple(out)
+
+
+_AFTER_COLON = re.compile(r"(:\s+)([a-z]+)\b")
+
+
+def _sentence_case_after_colon(item: dict[str, object]) -> dict[str, object]:
+    """``item`` with the first word after a colon of its title capitalised, as APA 7's sentence
+    case asks ("Ketamine: Its mechanism"), where PubMed gives it in lower case; only a word of
+    lower-case letters alone (never "mRNA", "pH" or "p53"). NLM keeps the lower case."""
+    title = item.get("title")
+    if not isinstance(title, str) or ":" not in title:
+        return item
+    new = _AFTER_COLON.sub(lambda m: m.group(1) + m.group(2).capitalize(), title)
+    return item if new == title else {**item, "title": new}
 
 
 def prime(papers: Iterable[Paper]) -> None:

@@ -162,10 +162,8 @@ def paper_jsonld(paper: Paper, h: Any) -> Markup:
         data["pageStart"] = paper.first_page
     if paper.last_page:
         data["pageEnd"] = paper.last_page
-    if paper.pages:
+    if paper.pages:  # pages only: schema.org has no article number (eid), so none is said
         data["pagination"] = paper.pages
-    elif paper.eid:
-        data["pagination"] = paper.eid
     if paper.publisher:
         data["publisher"] = {"@type": "Organization", "name": paper.publisher}
     identifiers = _identifiers(paper)

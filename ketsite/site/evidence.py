@@ -25,11 +25,15 @@ NOT_RECORDED = "Not recorded"
 
 
 def first_author(paper: Paper) -> str:
-    """``Smith et al. 2020``: the byline of a paper in a table row."""
-    if not paper.authors:
+    """``Smith 2020``, ``Smith & Jones 2020``, ``Smith et al. 2020``: the byline of a paper in a
+    table row, by the rule the cite labels and the search results follow."""
+    authors = paper.authors
+    if not authors:
         return str(paper.year)
-    etal = " et al." if len(paper.authors) > 1 else ""
-    return f"{paper.authors[0].name.family}{etal} {paper.year}"
+    if len(authors) == 2:
+        return f"{authors[0].name.family} & {authors[1].name.family} {paper.year}"
+    etal = " et al." if len(authors) > 2 else ""
+    return f"{authors[0].name.family}{etal} {paper.year}"
 
 
 def review_label(paper: Paper) -> str:

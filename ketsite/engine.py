@@ -82,8 +82,9 @@ PARALLEL_MIN_ROUTES = 2000
 #: Bumped whenever a class pickled in the state gains or loses an attribute (an object unpickled
 #: from an older state would lack it). 4: Pieces.run_ends (runs of Pieces.each); 5: reads as a
 #: ReadIndex; 6: compact Paper fields and co-authors, the items of runs saved in their runs only;
-#: 7: output digests by SHA-256; 8: CorpusCache keeps the library order, EntityRoutes the letters.
-STATE_FORMAT = 8
+#: 7: output digests by SHA-256; 8: CorpusCache keeps the library order, EntityRoutes the letters;
+#: 9: BuildState.out_id, the output folder it left.
+STATE_FORMAT = 9
 #: Dirty pages of this many bytes in all (last build) are rendered by worker processes.
 PARALLEL_MIN_BYTES = 2_000_000
 
@@ -127,6 +128,21 @@ class BuildState:
     digests: dict[str, bytes]  # output path → digest of its bytes
     sizes: dict[str, int] = field(default_factory=dict)  # output path → bytes (a cost estimate)
     pages: int = -1  # HTML files among the digests (-1: not counted yet)
+    #: the output folder's (device, inode) when this build left it: a full build swaps in a new
+    #: folder, so another build (a plain ``ketsite build``, another tool) having replaced the
+    #: folder since is seen, and this state is not trusted for it
+    out_id: tuple[int, int] | None = None
+
+
+def folder_id(path: Path | None) -> tuple[int, int] | None:
+    """``(st_dev, st_ino)`` of a folder, None if there is none."""
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 @dataclass
@@ -550,6 +566,8 @@ class Builder:
     ) -> None:
         self.parallel_min = parallel_min
         self.root = root
+        if out is not None and out.is_symlink():  # the site goes to the folder it points to:
+            out = out.resolve()  # the swap would replace the link itself with a new folder
         self.out = out.absolute() if out is not None else None
         self.files: dict[str, bytes] | None = None  # the site, in memory mode
         self.style = style
@@ -691,7 +709,8 @@ class Builder:
         if gc_enabled:
             gc.enable()
         old = self.state
-        exists = self.files is not None if self.out is None else self.out.is_dir()
+        exists = self.files is not None if self.out is None else (
+            self.out.is_dir() and old is not None and old.out_id == folder_id(self.out))
         try:
             if incremental and old is not None and old.key == key and old.out == str(self.out) \
                     and exists:
@@ -756,7 +775,7 @@ class Builder:
         result.files = len(digests)
         result.pages = _count_pages(digests)
         self.state = BuildState(key, str(self.out), ctx.corpus, ctx.routes, deps, digests,
-                                sizes, result.pages) if self.track else None
+                                sizes, result.pages, folder_id(self.out)) if self.track else None
 
     def _full_in_memory(self, result: BuildResult, key: str, ctx: SiteContext,
                         files: dict[str, bytes], render: RouteRenderer,
@@ -869,7 +888,7 @@ class Builder:
         pages -= sum(1 for p in removed if p.endswith(".html"))
         result.pages = pages
         self.state = BuildState(key, str(self.out), ctx.corpus, ctx.routes, deps, digests, sizes,
-                                pages)
+                                pages, old.out_id)  # written into, not replaced: the same folder
         if later:
             self.deferred = [(render, later)]
 

@@ -365,16 +365,45 @@ def watched_paths(root: Path) -> list[Path]:
     return seen
 
 
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+#: How often (ms) the watcher also looks at what file events cannot show it (see :func:`watch`).
+POLL_MS = 500
+
+
 def watch(site: DevSite, stop: threading.Event) -> None:
-    """Rebuild whenever a watched file changes, until ``stop`` is set."""
+    """Rebuild whenever a watched file changes, until ``stop`` is set.
+
+    File events follow the files and folders that existed when watching began. An editor that
+    saves by writing a new file and renaming it over ``ketsite.yaml`` leaves the watch on the old
+    one, and a ``templates/`` folder made later is not watched at all; so every ``POLL_MS`` the
+    watcher also compares ``ketsite.yaml`` and the set of source folders with what it watches,
+    and after such a change rebuilds and watches them as they are now."""
     from watchfiles import watch as watch_files
 
-    paths = watched_paths(site.root)
-    for changes in watch_files(*paths, stop_event=stop, debounce=400, step=25,
-                               raise_interrupt=False):
-        names = sorted({Path(p).name for _, p in changes})
-        site.log(f"changed: {', '.join(names)}; rebuilding")
-        site.rebuild()
+    config = site.root / "ketsite.yaml"
+    while not stop.is_set():
+        paths = watched_paths(site.root)
+        known = _signature(config)
+        for changes in watch_files(*paths, stop_event=stop, debounce=400, step=25,
+                                   rust_timeout=POLL_MS, yield_on_timeout=True,
+                                   raise_interrupt=False):
+            moved = {p.name for p in set(watched_paths(site.root)) ^ set(paths)}
+            if _signature(config) != known:
+                moved.add(config.name)
+            if not changes and not moved:
+                continue
+            names = sorted({Path(p).name for _, p in changes} | moved)
+            site.log(f"changed: {', '.join(names)}; rebuilding")
+            site.rebuild()
+            if moved:
+                break  # watch the folders and the config file as they are now
 
 
 def serve(root: Path, host: str = "127.0.0.1", port: int = 8000,

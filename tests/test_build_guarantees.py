@@ -139,6 +139,19 @@ def test_an_empty_folder_or_an_earlier_site_is_a_fine_output_folder(built, tmp_p
     assert main(["build", "--src", str(project), "--out", str(empty)]) == 0  # its own site
 
 
+def test_an_output_folder_given_by_a_symlink_gets_the_site(built, tmp_path):
+    """``--out link`` where ``link`` points to a folder: the site lands in that folder, and the
+    link stays a link (the swap used to replace the link with a new folder, the target empty)."""
+    project, _, before = built
+    target = tmp_path / "www"
+    target.mkdir()
+    link = tmp_path / "site-link"
+    link.symlink_to(target, target_is_directory=True)
+    assert main(["build", "--src", str(project), "--out", str(link)]) == 0
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert snapshot(target) == before
+
+
 def test_a_successful_rebuild_replaces_the_output(built, tmp_path):
     project, out, before = built
     other = tmp_path / "_site"

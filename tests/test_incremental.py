@@ -213,6 +213,26 @@ def test_incremental_build_after_an_edit_equals_a_full_build(library, tmp_path, 
             assert result.rendered < len(expected) / 2
 
 
+def test_a_plain_build_between_incremental_ones_is_not_missed(library, tmp_path):
+    """``build --incremental``, an edit, a plain ``build`` (which saves no state), the edit
+    undone, ``build --incremental`` again: the saved state describes a folder that is gone, so
+    the last build must not trust it (it did, and kept the edited title in 30 files)."""
+    out = tmp_path / "site"
+    assert build(library, out, incremental=True, jobs=1).mode == "full"
+    path = _bib(library)
+    original = path.read_text()
+    edit_bib_title(library)
+    assert not build(library, out, jobs=1).diagnostics.has_errors  # plain: replaces the folder
+    path.write_text(original)
+    result = build(library, out, incremental=True, jobs=1)
+    assert not result.diagnostics.has_errors
+    assert result.mode == "full"  # the folder is not the one the state describes
+    assert tree(out) == full_build(library, tmp_path / "clean")
+    edit_bib_title(library)  # and the state saved now is trusted again
+    assert build(library, out, incremental=True, jobs=1).mode == "incremental"
+    assert tree(out) == full_build(library, tmp_path / "clean-2")
+
+
 def test_in_process_rebuilds_follow_a_series_of_edits(library, tmp_path):
     """The path `ketsite serve` takes: one Builder, rebuilt after each edit, state in memory."""
     out = tmp_path / "site"

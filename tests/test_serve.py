@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import re
+import shutil
 import threading
 import time
 import urllib.error
@@ -12,7 +15,8 @@ import urllib.request
 import pytest
 from sitetools import scratch_copy
 
-from ketsite.serve import DevSite, inject, make_server, watched_paths
+from ketsite.build import PACKAGE_TEMPLATES
+from ketsite.serve import DevSite, inject, make_server, watch, watched_paths
 
 
 @pytest.fixture
@@ -241,3 +245,59 @@ def test_serve_sets_up_citeproc_before_the_first_edit(tmp_path):
     out = subprocess.run([sys.executable, "-c", script, str(project)], capture_output=True,
                          text=True, check=True).stdout.split()
     assert out == ["0", "2"], out
+
+
+def _until(shown, what: str, timeout: float = 20.0) -> None:
+    end = time.monotonic() + timeout
+    while not shown():
+        assert time.monotonic() < end, f"never saw {what}"
+        time.sleep(0.05)
+
+
+def _home(site: DevSite) -> bytes:
+    return (site.state.files or {}).get("index.html", b"")
+
+
+@pytest.fixture
+def watched(tmp_path):
+    """A project previewed by a DevSite with the real watcher running; ``start()`` begins."""
+    project = scratch_copy(tmp_path / "w")
+    site = DevSite(project, log=lambda _msg: None)
+    stop = threading.Event()
+    thread = threading.Thread(target=watch, args=(site, stop), daemon=True)
+
+    def start() -> None:
+        site.rebuild()
+        thread.start()
+        time.sleep(0.5)  # the watches are in place
+
+    yield project, site, start
+    stop.set()
+    thread.join(timeout=5)
+    site.stop()
+
+
+def test_a_config_saved_by_rename_is_seen_at_every_save(watched):
+    """Editors (and ``sed -i``) save by writing a new file and renaming it over the old one; a
+    watch on the file itself would see the first save only."""
+    project, site, start = watched
+    start()
+    config = project / "ketsite.yaml"
+    for n in range(3):
+        text = re.sub(r"(?m)^title: .*$", f"title: Renamed save {n}", config.read_text("utf-8"))
+        swap = project / ".ketsite.yaml.new"
+        swap.write_text(text, encoding="utf-8")
+        os.replace(swap, config)
+        _until(lambda n=n: f"Renamed save {n}".encode() in _home(site), f"save {n}")
+
+
+def test_a_templates_folder_made_while_serving_is_used_and_watched(watched):
+    project, site, start = watched
+    shutil.rmtree(project / "templates")
+    start()
+    base = (PACKAGE_TEMPLATES / "base.html").read_text(encoding="utf-8")
+    (project / "templates").mkdir()
+    for n in range(1, 3):  # the new folder's template, then an edit of it
+        (project / "templates" / "base.html").write_text(
+            base.replace("<main", f"<p>Override {n}</p>\n<main", 1), encoding="utf-8")
+        _until(lambda n=n: f"<p>Override {n}</p>".encode() in _home(site), f"override {n}")

@@ -8,6 +8,7 @@ silently. This is the only module that imports ``bibtexparser``.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 from collections.abc import Iterator
@@ -105,17 +106,28 @@ class _Lines:
     def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.lines = text.split("\n")
+        # bibtexparser (2.1) does not count a newline right after a backslash (its marks are
+        # "not after a backslash"), so every line below one is reported one line too early: the
+        # parser's line of each such newline, less the ones before it (see true_line)
+        self._escaped = [text.count("\n", 0, m.start()) - i
+                         for i, m in enumerate(re.finditer(r"\\\n", text))]
 
-    def at(self, line0: int, pattern: str | None = None) -> SourceLocation:
-        """Line ``line0`` (0-based), at the first match of ``pattern`` in it (else its first
-        non-blank character)."""
+    def true_line(self, line0: int) -> int:
+        """The 0-based line of the file that the parser calls ``line0``."""
+        return line0 + bisect.bisect_left(self._escaped, line0) if self._escaped else line0
+
+    def at(self, line0: int, pattern: str | None = None, counted: bool = True) -> SourceLocation:
+        """Line ``line0`` (0-based, as the parser counts unless ``counted`` is false), at the
+        first match of ``pattern`` in it (else its first non-blank character)."""
+        if counted:
+            line0 = self.true_line(line0)
         text = self.lines[line0] if 0 <= line0 < len(self.lines) else ""
         match = re.search(pattern, text) if pattern else None
         col = match.start() if match else len(text) - len(text.lstrip())
         return SourceLocation(self.path, line0 + 1, col + 1)
 
-    def field(self, line0: int, name: str) -> SourceLocation:
-        return self.at(line0, rf"(?i)(?<![\w-]){re.escape(name)}\s*=")
+    def field(self, line0: int, name: str, counted: bool = True) -> SourceLocation:
+        return self.at(line0, rf"(?i)(?<![\w-]){re.escape(name)}\s*=", counted)
 
     def entry(self, line0: int) -> SourceLocation:
         return self.at(line0, r"@")
@@ -157,7 +169,7 @@ def _failed(
     start = block.start_line or 0
     if isinstance(block, bm.DuplicateBlockKeyBlock):
         prev = block.previous_block.start_line
-        where = f" (first defined at line {prev + 1})" if prev is not None else ""
+        where = f" (first defined at line {lines.true_line(prev) + 1})" if prev is not None else ""
         return lines.entry(start), (
             f"duplicate citation key '{block.key}'{where}; give each entry its own key"
         )
@@ -169,8 +181,8 @@ def _failed(
         first = seen[0] if seen and seen[0] is not None else start
         second = seen[1] if len(seen) > 1 and seen[1] is not None else start
         return lines.field(second, name), (
-            f"entry '{key}' has the field '{name}' more than once (first at line {first + 1}); "
-            "keep one"
+            f"entry '{key}' has the field '{name}' more than once "
+            f"(first at line {lines.true_line(first) + 1}); keep one"
         )
     raw = block.raw or ""
     head = _ENTRY_HEAD.match(raw.lstrip())
@@ -181,13 +193,14 @@ def _failed(
     bad = _unbalanced_field(raw)
     if bad is not None:
         offset, name, what = bad
-        return lines.field(start + offset, name), (
+        return lines.field(lines.true_line(start) + offset, name, counted=False), (
             f"field '{name}' of '{key}' {what}; the entry cannot be read "
             "(check the braces and quotes of this field)"
         )
     if gave_up is not None and ("block start" in reason or "found `@" in reason):
         return lines.entry(start), (
-            f"entry '{key}' is not closed: add '}}' after its last field, before line {gave_up + 1}"
+            f"entry '{key}' is not closed: add '}}' after its last field, "
+            f"before line {lines.true_line(gave_up) + 1}"
         )
     detail = f" ({reason})" if reason else ""
     where = lines.at(gave_up) if gave_up is not None else lines.entry(start)

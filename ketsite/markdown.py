@@ -71,6 +71,9 @@ def _citation_rule(state: StateInline, silent: bool) -> bool:
 # after a BibTeX edit may render no Markdown at all, and markdown-it takes a twentieth of a second
 # to import and set up.
 
+#: The level on the page of a Markdown field's highest heading (the field is inside an h2 section).
+FIRST_HEADING = 3
+
 
 @cache
 def _parser() -> MarkdownIt:
@@ -99,6 +102,20 @@ def _parser() -> MarkdownIt:
         return '<span class="cite">[' + ", ".join(numbers) + "]</span>"
 
     md.add_render_rule("citation", render_citation)
+
+    def render_heading(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+        # A field sits under the page's h1 and a section's h2: its highest heading is an h3,
+        # the others below it in step (to h6), so a page keeps one h1 and skips no level.
+        top = env.get("heading_top")
+        if top is None:
+            top = env["heading_top"] = min(
+                int(t.tag[1]) for t in tokens if t.type == "heading_open")
+        token = tokens[idx]
+        token.tag = f"h{min(6, int(token.tag[1]) - top + FIRST_HEADING)}"
+        return self.renderToken(tokens, idx, options, env)
+
+    md.add_render_rule("heading_open", render_heading)
+    md.add_render_rule("heading_close", render_heading)
     return md
 
 

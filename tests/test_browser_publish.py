@@ -157,6 +157,23 @@ def test_search_finds_identifiers_as_people_paste_them(page, offline):
     expect(page.locator("#search-status")).to_contain_text("No results")
 
 
+def test_search_ignores_accents_and_unicode_forms(page, offline):
+    """A name is found however its accents are typed: left out ("Schuttler", "Glowacka"), or as
+    a letter plus a combining mark (as some keyboards and copied PDFs give it)."""
+    page.goto((offline / "search" / "index.html").as_uri())
+    box = page.get_by_label(SEARCH_LABEL)
+    expect(box).to_be_visible()
+    for forms in (("Schüttler", "Schuttler", "Schu\u0308ttler"),
+                  ("Głowacka", "Glowacka", "glowacka")):
+        found = []
+        for query in forms:
+            box.fill(query)
+            links = page.locator('section[aria-labelledby="results-author"] a.result-link')
+            expect(links.first).to_be_visible()
+            found.append(sorted(links.all_inner_texts()))
+        assert found[0] and found.count(found[0]) == len(forms), (forms, found)
+
+
 def test_search_results_are_usable_by_keyboard(page, offline):
     page.goto((offline / "search" / "index.html").as_uri() + "?q=ketamine+pain")
     box = page.get_by_label(SEARCH_LABEL)

@@ -136,3 +136,16 @@ def test_csl_files_are_the_documented_official_copies():
         data = (Path(REPO) / "ketsite" / "csl" / style.file).read_bytes()
         assert hashlib.sha256(data).hexdigest() in readme, style.file
         assert b"<rights license=\"http://creativecommons.org/licenses/by-sa/3.0/\">" in data
+
+
+@pytest.mark.parametrize(("page", "vancouver"), [
+    ("1-10", "1–10"), ("98-102", "98–102"), ("287-293", "287–93"), ("5", "5")])
+def test_vancouver_shortens_page_ranges_as_csl_says(page, vancouver):
+    """NLM's minimal ranges drop only the digits two pages of one length share: citeproc-py made
+    1–10 "1–0" and 98–102 "98–02"."""
+    from ketsite.scholarly.cite import STYLES, format_item
+
+    item = {"id": "x", "type": "article-journal", "title": "T", "container-title": "Pain",
+            "issued": {"date-parts": [[2020]]}, "page": page,
+            "author": [{"family": "Doe", "given": "J"}]}
+    assert format_item(item, STYLES["vancouver"]).text.endswith(f"2020;{vancouver}.")

@@ -3,6 +3,7 @@ any source field come out as inert text; ``javascript:``/``data:`` links never r
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -312,3 +313,29 @@ def test_renderer_alone_makes_unsafe_links_inert(name):
         for attr in ("href", "src"):
             value = "".join(attrs.get(attr, "").split()).lower()
             assert not value.startswith(BAD_SCHEMES), (tag, attrs)
+
+
+def test_headings_in_a_markdown_field_stay_below_the_pages_own():
+    """A field's Markdown is shown inside an h2 section of a page with one h1: its headings start
+    at h3 and keep their steps, so the page's outline stays whole."""
+    html = render_markdown("# Background\n\ntext\n\n## Detail\n\n# Also", lambda _key: None).html
+    assert re.findall(r"<(h\d)>", html) == ["h3", "h4", "h3"]
+    assert "<h1" not in html and "<h2" not in html
+
+
+def test_citations_in_code_are_text_and_unreadable_ones_are_warned_about(tmp_path, capsys):
+    """``[@key]`` in code is shown as written, so it is not checked (it was an error); a
+    citation with a page or a prefix inside the brackets is shown as written too, so it is
+    a warning saying how to write it (it passed silently, a misspelt key with it)."""
+    write_files(tmp_path, {
+        "bib/a.bib": "@article{a2020,\n  author = {Doe, Jane},\n  title = {T},\n"
+                     "  journal = {J},\n  year = {2020},\n}\n",
+        "content/conditions/pain.yaml": (
+            "name: Pain\n"
+            "description: \"Cite papers as `[@key]`. As shown [@a2020, p. 4] and [@a2020].\"\n"),
+    })
+    assert main(["check", "--src", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "[@key]" not in err.replace("write [@key]", "")
+    assert "content/conditions/pain.yaml:2:" in err
+    assert "'[@a2020, p. 4]' in 'description' is shown as written, not as a citation" in err

@@ -96,9 +96,9 @@ def table_by_id(path: Path, table_id: str) -> dict:
 def test_rows_are_ordered_by_design_strength_then_newest(corpus):
     rows = condition_evidence(corpus, "neuropathic-pain").rows
     assert [r.paper.key for r in rows] == [
-        "vandervelzen2021efficacy",  # meta-analysis
         "pickering2020ketamine",  # randomised controlled trial
         "martins2024narrative",  # narrative review
+        "vandervelzen2021efficacy",  # animal study (a meta-analysis of animal studies)
         # no design, newest first
         "spitaleri2025ketamine", "calsinaberna2024oral", "israel2021ketamine",
     ]
@@ -124,7 +124,7 @@ def test_evidence_table_is_an_accessible_table(bundled_site, corpus):
         assert first["tag"] == "th" and first["attrs"]["scope"] == "row"
         assert first["links"][0] == f"../../papers/{row.paper.slug}/"
         assert [c["tag"] for c in html_row["cells"][1:]] == ["td"] * 6
-    pickering = [c["text"] for c in table["rows"][1]["cells"]]
+    pickering = [c["text"] for c in table["rows"][0]["cells"]]  # the strongest design now
     assert pickering[1:] == ["Randomised controlled trial", "2020",
                              "Patients with refractory neuropathic pain", "—Not recorded",
                              "—Not recorded", "—Not recorded"]

@@ -77,6 +77,18 @@ def test_a_bare_percent_or_ampersand_is_shown_not_dropped(field, shown):
     assert latex_to_unicode(field) == shown
 
 
+@pytest.mark.parametrize(("field", "shown"), [
+    ("Role of $\\alpha$-2 adrenoceptors in $\\mu$-opioid knockout mice",
+     "Role of α-2 adrenoceptors in μ-opioid knockout mice"),
+    ("Esketamine ($S$-ketamine) for depression", "Esketamine (S-ketamine) for depression"),
+    ("Pain scores $\\geq$ 50% lower", "Pain scores ≥ 50% lower"),
+])
+def test_math_in_a_title_is_shown_as_text(field, shown):
+    """Titles write Greek letters and symbols in math mode; readers see the characters."""
+    latex._decode.cache_clear()
+    assert latex_to_unicode(field) == shown
+
+
 SEGMENT = st.sampled_from(["papers", "authors", "a", "b", "index.html", "x.css", "assets"])
 
 

@@ -1,7 +1,7 @@
 """Author identity: the same person is one author page, different people stay apart."""
 
 from ketsite.model.entities import PersonName
-from ketsite.model.names import identity, preferred
+from ketsite.model.names import MAX_ID, identity, preferred
 
 
 def test_initials_are_normalised():
@@ -30,3 +30,22 @@ def test_display_keeps_unicode_and_prefers_fullest_spelling():
     assert preferred(names).given == "G."
     assert PersonName("Julià-Torras", "J.").display == "J. Julià-Torras"
     assert PersonName("Cohen", "S. P.").inverted == "Cohen, S. P."
+
+
+def test_names_that_transliterate_alike_are_different_authors():
+    """王芳 and 汪方 are both "Wang Fang" in ASCII, Иванов and Ivanov both "ivanov", and two long
+    corporate names can share their first 80 characters: none of them shares an author page."""
+    pairs = [
+        (PersonName("王", "芳"), PersonName("汪", "方")),
+        (PersonName("Иванов", "Иван"), PersonName("Ivanov", "Ivan")),
+        (PersonName("International Association for the Study of Pain Special Interest Group on "
+                    "Neuropathic Pain, European Chapter", corporate=True),
+         PersonName("International Association for the Study of Pain Special Interest Group on "
+                    "Neuropathic Pain, American Chapter", corporate=True)),
+    ]
+    for one, other in pairs:
+        assert identity(one) != identity(other), (one, other)
+        assert len(identity(one)) <= MAX_ID and identity(one).isascii()
+    assert identity(PersonName("王", "芳")) == identity(PersonName("王", "芳"))  # stable
+    assert identity(PersonName("Gąska", "Wojciech")) == "gaska-wojciech"  # Latin: as before
+    assert PersonName("王", "芳").display == "王芳"  # family name first, no space

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from operator import attrgetter
 
 from ketsite.diagnostics import Diagnostic, Diagnostics, SourceLocation
-from ketsite.model.citations import find_citations
+from ketsite.model.citations import find_citations, find_unreadable_citations
 from ketsite.model.entities import (
     Annotation,
     Author,
@@ -293,6 +293,11 @@ def _check_references(
                 diags.error(_locate(text, "@" + key, offset),
                             f"citation [@{key}] in '{text.field}': no paper with that key in bib/"
                             + _suggest(key, keys))
+        for written, offset in find_unreadable_citations(text.text):
+            diags.warning(_locate(text, written, offset),
+                          f"'{written}' in '{text.field}' is shown as written, not as a citation: "
+                          "write [@key], or [@key1; @key2] for several (no page or other words "
+                          "inside the brackets)")
 
 
 def _locate(text: MarkdownText, fragment: str, offset: int) -> SourceLocation:

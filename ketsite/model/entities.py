@@ -63,6 +63,12 @@ ROUTES = (
 STATUSES = ("retracted", "corrected")
 
 
+def _is_cjk(ch: str) -> bool:
+    code = ord(ch)
+    return (0x3040 <= code <= 0x30FF or 0x3400 <= code <= 0x4DBF or 0x4E00 <= code <= 0x9FFF
+            or 0xF900 <= code <= 0xFAFF or 0xAC00 <= code <= 0xD7AF)
+
+
 @dataclass(frozen=True)
 class PersonName:
     """A name as written in one entry, decoded to Unicode. Corporate names have only ``family``."""
@@ -73,10 +79,18 @@ class PersonName:
     corporate: bool = False
 
     @property
+    def east_asian(self) -> bool:
+        """Written in Chinese, Japanese or Korean script: family name first, no space."""
+        return any(_is_cjk(ch) for ch in self.family + self.given)
+
+    @property
     def display(self) -> str:
-        """Given names first: ``S. P. Cohen``."""
+        """Given names first: ``S. P. Cohen``; a Chinese, Japanese or Korean name family first,
+        as it is written: ``王芳``."""
         if self.corporate:
             return self.family
+        if self.east_asian:
+            return self.family + self.given
         parts = [self.given, self.family]
         name = " ".join(p for p in parts if p)
         return f"{name}, {self.suffix}" if self.suffix else name

@@ -10,7 +10,9 @@ spelling.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from functools import lru_cache
 
 from slugify import slugify as _slugify
@@ -51,16 +53,35 @@ def _given_tokens(given: str) -> list[str]:
     return tokens
 
 
+#: An author id is at most this long (a corporate name can be a paragraph).
+MAX_ID = 80
+#: Letters of the Latin script (with their diacritics), which transliteration keeps apart.
+_LATIN = re.compile(r"^[\W\d_\u0000-\u024f\u1e00-\u1eff]*$")
+
+
 @lru_cache(maxsize=262144)
 def identity(name: PersonName) -> str:
-    """The author id (and URL slug) of a name: ASCII, lower-case, stable across spellings."""
+    """The author id (and URL slug) of a name: ASCII, lower-case, stable across spellings.
+
+    The slug is a transliteration, which keeps Latin names apart but not others: 王芳 and 汪方
+    are both "wang-fang", Иванов and Ivanov both "ivanov". So a name in another script, and a
+    name too long for an id, end with a short hash of what the slug cannot show (its own
+    letters, case folded): two people never share a page because their names look alike in
+    ASCII. (One person spelled in two scripts is joined by an author file.)"""
     if name.corporate:
-        slug = slugify(name.family, max_length=80, word_boundary=True)
-        return slug or "author"
-    parts = [name.family, *_given_tokens(name.given)]
-    if name.suffix:
-        parts.append(name.suffix)
-    return slugify(" ".join(parts), max_length=80, word_boundary=True) or "author"
+        parts = [name.family]
+    else:
+        parts = [name.family, *_given_tokens(name.given)]
+        if name.suffix:
+            parts.append(name.suffix)
+    text = " ".join(parts)
+    slug = slugify(text) or "author"
+    if len(slug) <= MAX_ID and _LATIN.match(text):
+        return slug
+    digest = hashlib.blake2b(unicodedata.normalize("NFKC", text).casefold().encode(),
+                             digest_size=3).hexdigest()
+    head = slugify(text, max_length=MAX_ID - 7, word_boundary=True) or "author"
+    return f"{head}-{digest}"
 
 
 def preferred(names: list[PersonName]) -> PersonName:

@@ -51,11 +51,12 @@ ENTRY_TYPES: dict[str, tuple[str, ...]] = {
     "mastersthesis": (),
 }
 
+#: Fields ketsite reads; any other is kept in the .bib exports and named in a warning ("not used
+#: by ketsite"), so nothing a contributor writes is ignored without a word.
 KNOWN_FIELDS = frozenset({
-    "author", "editor", "title", "year", "date", "month", "journal", "booktitle", "publisher",
+    "author", "editor", "title", "year", "date", "journal", "booktitle", "publisher",
     "series", "volume", "number", "issue", "pages", "eid", "doi", "pmid", "pmcid", "url",
-    "language", "abstract", "keywords", "note", "institution", "school", "address", "edition",
-    "issn", "isbn", "urldate", "shortjournal", "journaltitle",
+    "language", "abstract", "note", "institution", "school", "journaltitle",
 })
 
 DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -240,7 +241,8 @@ def parse_paper(entry: RawEntry, diags: Diagnostics,
         date=date,
         journal=text("journal") or text("journaltitle"),
         booktitle=text("booktitle"),
-        publisher=text("publisher"),
+        # a thesis's university, a report's institution: CSL and RIS call it the publisher
+        publisher=text("publisher") or text("school") or text("institution"),
         series=text("series"),
         volume=text("volume"),
         number=text("number") or text("issue"),
@@ -338,10 +340,9 @@ def _file_id(source: SourceFile, diags: Diagnostics, pattern: re.Pattern[str],
              what: str) -> str | None:
     stem = PurePosixPath(source.rel).stem
     if not pattern.match(stem):
-        diags.error(
-            SourceLocation(source.rel),
-            f"file name '{stem}' is not a valid {what}; use lower-case letters, digits and '-'",
-        )
+        rule = ("name the file after the paper's citation key exactly (letters, digits and "
+                "_ . : + -)" if pattern is KEY_RE else "use lower-case letters, digits and '-'")
+        diags.error(SourceLocation(source.rel), f"file name '{stem}' is not a valid {what}; {rule}")
         return None
     if stem.lower() in RESERVED_IDS:
         diags.error(SourceLocation(source.rel),

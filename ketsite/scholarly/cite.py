@@ -140,6 +140,26 @@ def _fix_localized_date_delimiter() -> None:
 _fix_localized_date_delimiter()
 
 
+def _fix_minimal_page_range() -> None:
+    """citeproc-py shortens a range by the digits its pages share from the left: for NLM's
+    "minimal" format, 1–10 became "1–0" and 98–102 "98–02". CSL shortens only pages of one
+    length (a longer last page is given whole); this gives it whole then."""
+    original = model.FormatNumber._format_last_page
+    if getattr(original, "_ketsite_fixed", False):
+        return
+
+    def _format_last_page(self, first, last):  # type: ignore[no-untyped-def]
+        if len(first) != len(last):
+            return last
+        return original(self, first, last)
+
+    _format_last_page._ketsite_fixed = True  # type: ignore[attr-defined]
+    model.FormatNumber._format_last_page = _format_last_page
+
+
+_fix_minimal_page_range()
+
+
 def speedups_enabled() -> bool:
     """The speed patches (:mod:`ketsite.scholarly.citeproc_speed`) are on unless the environment
     says ``KETSITE_CITEPROC_SPEEDUPS=0``: tests compare against plain citeproc-py that way."""
@@ -158,7 +178,39 @@ def _style(file: str) -> CitationStylesStyle:
 
 def format_item(item: dict[str, object], style: Style) -> FormattedReference:
     """Format one CSL-JSON item as a single bibliography entry."""
-    return _format_clean(_clean(item), (style,))[0]  # type: ignore[arg-type]
+    return _format_clean(_as_written(_clean(item)), (style,))[0]  # type: ignore[arg-type]
+
+
+_ROMANESQUE = re.compile(r"^[\W\d_\u0000-\u024f\u0370-\u03ff\u0400-\u04ff\u1e00-\u1eff]*$")
+_NAME_ROLES = ("author", "editor")
+
+
+def _as_written(item: object) -> object:
+    """``item`` with each name not in Latin, Greek or Cyrillic script given whole (``literal``).
+
+    citeproc-py initialises and inverts every name as if it were romanesque: "王, 芳" came out
+    "王, . 芳 ." and Arabic names likewise. citeproc-js prints such names as written, family name
+    first; a literal name is printed as given. The exports keep family and given apart."""
+    if not isinstance(item, dict):
+        return item
+    changed = {}
+    for role in _NAME_ROLES:
+        names = item.get(role)
+        if not isinstance(names, list):
+            continue
+        whole = []
+        for name in names:
+            family, given = str(name.get("family", "")), str(name.get("given", ""))
+            if "literal" in name or _ROMANESQUE.match(family + given):
+                whole.append(name)
+            elif any("\u3040" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff"
+                     for ch in family + given):
+                whole.append({"literal": family + given})  # CJK: family first, no space
+            else:
+                whole.append({"literal": " ".join(p for p in (family, given) if p)})
+        if whole != names:
+            changed[role] = whole
+    return {**item, **changed} if changed else item
 
 
 def _format_clean(
@@ -234,7 +286,7 @@ def from_plain(plain: tuple[Plain, ...]) -> tuple[FormattedReference, ...]:
 def format_all_item(item: dict[str, object]) -> tuple[FormattedReference, ...]:
     """A CSL-JSON item in every style of the cite panel, in panel order: the same as
     :func:`format_item` for each style, with the item cleaned and read once."""
-    return _format_clean(_clean(item), tuple(STYLES.values()))  # type: ignore[arg-type]
+    return _format_clean(_as_written(_clean(item)), tuple(STYLES.values()))  # type: ignore[arg-type]
 
 
 @functools.cache

@@ -50,6 +50,8 @@ def csl_page(paper: Paper) -> str | None:
     if not paper.pages:
         return None
     last = paper.last_page
+    if last is not None and last == paper.first_page:  # "5--5": one page
+        return last
     return f"{paper.first_page}-{last}" if last else paper.pages
 
 

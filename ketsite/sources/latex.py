@@ -136,7 +136,7 @@ def _fast(text: str) -> str:
 def _converter():  # type: ignore[no-untyped-def]
     from pylatexenc.latex2text import LatexNodes2Text  # imported only when needed: ~50 ms
 
-    return LatexNodes2Text(math_mode="verbatim", strict_latex_spaces=False)
+    return LatexNodes2Text(math_mode="text", strict_latex_spaces=False)
 
 
 def prime() -> None:

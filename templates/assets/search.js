@@ -26,10 +26,30 @@
   var status = document.getElementById("search-status");
   var results = document.getElementById("results");
 
+  /* Words as the index and the query both see them: without accents, in one Unicode form
+     ("José" typed with a combining accent, "cafe" for "café", "Lukasz" for "Łukasz"), and
+     Chinese, Japanese and Korean text, written without spaces, as single characters. */
+  var SPACE_OR_PUNCTUATION = /[\n\r\p{Z}\p{P}]+/u;
+  var CJK = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]|[^\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+/g;
+  var LETTERS = { "\u0142": "l", "\u00f8": "o", "\u00df": "ss", "\u00e6": "ae", "\u0153": "oe", "\u0111": "d", "\u0131": "i" };
+  function tokenize(text) {
+    var out = [];
+    text.split(SPACE_OR_PUNCTUATION).forEach(function (word) {
+      if (word) { Array.prototype.push.apply(out, word.match(CJK)); }
+    });
+    return out;
+  }
+  function processTerm(term) {
+    return term.toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "")
+      .replace(/[\u0142\u00f8\u00df\u00e6\u0153\u0111\u0131]/g, function (c) { return LETTERS[c]; });
+  }
+
   var engine = new window.MiniSearch({
     idField: "id",
     fields: data.fields,
-    storeFields: data.storeFields
+    storeFields: data.storeFields,
+    tokenize: tokenize,
+    processTerm: processTerm
   });
   engine.addAll(data.documents);
 
@@ -86,6 +106,15 @@
     return n + " " + word + (n === 1 ? "" : "s");
   }
 
+  /* The status is a live region: said at every keystroke it reads "72 results for k", "41
+     results for ke"…; it is said once the typing pauses. */
+  var statusTimer = null;
+  function announce(text) {
+    clearTimeout(statusTimer);
+    if (!text) { status.textContent = ""; return; }
+    statusTimer = setTimeout(function () { status.textContent = text; }, 350);
+  }
+
   function render(query, found) {
     results.replaceChildren();
     found.groups.forEach(function (group) {
@@ -109,14 +138,14 @@
       results.appendChild(section);
     });
     if (!query.trim()) {
-      status.textContent = "";
+      announce("");
     } else if (!found.total) {
-      status.textContent = "No results for \u201c" + query.trim() + "\u201d.";
+      announce("No results for \u201c" + query.trim() + "\u201d.");
     } else {
-      status.textContent = plural(found.total, "result") + " for \u201c" + query.trim() + "\u201d: " +
+      announce(plural(found.total, "result") + " for \u201c" + query.trim() + "\u201d: " +
         found.groups.map(function (g) {
           return plural(g.hits.length, g.one);
-        }).join(", ") + ".";
+        }).join(", ") + ".");
     }
   }
 

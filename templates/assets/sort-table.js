@@ -41,6 +41,11 @@
       button.type = "button";
       button.className = "sort-button";
       while (th.firstChild) button.appendChild(th.firstChild);
+      // the arrow is drawn in a hidden span: aria-sort says the order, not the button's name
+      var arrow = document.createElement("span");
+      arrow.className = "sort-arrow";
+      arrow.setAttribute("aria-hidden", "true");
+      button.appendChild(arrow);
       th.appendChild(button);
 
       button.addEventListener("click", function () {

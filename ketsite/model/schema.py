@@ -99,15 +99,21 @@ def _one(field: Field, kind: str, node: YNode, what: str, diags: Diagnostics) ->
     if kind == "int":
         if isinstance(node, YScalar) and node.kind == "int" and re.fullmatch(r"\d{1,9}", node.text):
             return int(node.text)
-        diags.error(node.loc, f"{what} must be a whole number ≥ 0, like 42")
+        diags.error(node.loc, f"{what} must be a whole number from 0 to 999999999, like 42")
         return None
+    if kind == "enum" and isinstance(node, YScalar) and not node.quoted \
+            and node.kind in ("bool", "int", "float", "timestamp") \
+            and node.text.strip() not in field.choices:
+        # "direction: no": quoting it would only lead to "'no' is not one of …"; say that now
+        node = YScalar(node.text, "str", True, node.loc, node.block, node.raw)
     text = _scalar_text(node, what, diags)
     if text is None:
         return None
     text = text.strip() if kind not in ("markdown", "text") else text.strip("\n")
     if kind == "enum":
         if text not in field.choices:
-            close = difflib.get_close_matches(text, field.choices, n=1)
+            close = difflib.get_close_matches(text, field.choices, n=1) or [
+                c for c in field.choices if text and c.startswith(text.lower())][:1]
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             diags.error(
                 node.loc,

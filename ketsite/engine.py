@@ -709,11 +709,12 @@ class Builder:
         if gc_enabled:
             gc.enable()
         old = self.state
-        exists = self.files is not None if self.out is None else (
+        # the site the state describes is still there (not replaced since by another build)
+        still_there = self.files is not None if self.out is None else (
             self.out.is_dir() and old is not None and old.out_id == folder_id(self.out))
         try:
             if incremental and old is not None and old.key == key and old.out == str(self.out) \
-                    and exists:
+                    and still_there:
                 if self.readers is None and not self.persist_state:
                     self.readers = Readers(old.deps)
                 self._incremental(result, old, key, ctx, files, dirs, defer)

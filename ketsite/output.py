@@ -29,6 +29,8 @@ def safe_join(root: Path, rel: str) -> Path:
 
 #: Folders of a project that hold its sources (or its history): never an output folder.
 SOURCE_FOLDERS = ("bib", "content", "templates", ".git", ".ketsite-cache")
+#: Entries that make a folder a project or a repository, not a site to replace.
+PROJECT_ENTRIES = frozenset({".git", "ketsite.yaml", "bib", "content", "templates"})
 
 
 def unsafe_output(out: Path, src: Path) -> str | None:
@@ -59,7 +61,7 @@ def unsafe_output(out: Path, src: Path) -> str | None:
             return (f"the output folder {out} is not empty and is not a site ketsite built "
                     "(no index.html): a build replaces the whole folder; remove it yourself "
                     "or choose a new folder")
-        mine = names & {".git", "ketsite.yaml", *SOURCE_FOLDERS[:3]}
+        mine = names & PROJECT_ENTRIES
         if mine:
             return (f"the output folder {out} holds {', '.join(sorted(mine))}: a build replaces "
                     "the whole folder; choose a new folder")

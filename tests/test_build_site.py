@@ -133,3 +133,23 @@ def test_cli_build_reports_pages_and_exit_code(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "ketsite.cli", "build", "--help"],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0 and "--out" in proc.stdout
+
+
+def test_what_readers_and_screen_readers_are_told(site):
+    """Language, direction, units, place and counts, as the reader review asked for."""
+    richebe = (site / "papers" / "richebe2005ketamine" / "index.html").read_text(encoding="utf-8")
+    assert '<h1 dir="auto" lang="fr">Kétamine à faibles doses' in richebe  # BibTeX language
+    paper = (site / "papers" / "campbellfleming2008use" / "index.html").read_text(encoding="utf-8")
+    # below an index, its section link is where the reader is, not the page itself
+    assert '<a href="../" aria-current="true">Papers</a>' in paper
+    assert 'aria-current="page">Papers' not in paper
+    assert ('<a href="https://github.com/ketsite/ketsite/blob/main/CONTRIBUTING.md">'
+            "see how to contribute</a>") in paper  # not the home page, which says nothing of it
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert re.search(r'Fibromyalgia <span class="count">\d+<span class="visually-hidden"> '
+                     r'papers</span></span>', home)
+    reviews = page_text(site / "reviews" / "index.html")
+    assert "cited by 13 (5 listed)" in reviews and "no citing articles listed" in reviews
+    # the seed reviews' aim, methods and conclusion are their abstract's words: not shown twice
+    for rid in ("israel-2021", "spitaleri-2025"):
+        assert 'id="h-aim"' not in (site / "reviews" / rid / "index.html").read_text("utf-8")

@@ -138,6 +138,28 @@ def test_csl_files_are_the_documented_official_copies():
         assert b"<rights license=\"http://creativecommons.org/licenses/by-sa/3.0/\">" in data
 
 
+def test_names_in_other_scripts_are_cited_as_written():
+    """citeproc-py initialised every name as if Latin: "王, 芳" came out "王, . 芳 ."."""
+    from ketsite.scholarly.cite import STYLES, format_item
+
+    item = {"id": "x", "type": "article-journal", "title": "T", "container-title": "Pain",
+            "issued": {"date-parts": [[2020]]},
+            "author": [{"family": "王", "given": "芳"}, {"family": "الأحمد", "given": "فاطمة"},
+                       {"family": "Müller", "given": "Anna"}]}
+    assert format_item(item, STYLES["apa"]).text.startswith(
+        "王芳, الأحمد فاطمة, & Müller, A. (2020).")
+    assert format_item(item, STYLES["vancouver"]).text.startswith("王芳, الأحمد فاطمة, Müller A.")
+
+
+def test_a_range_of_one_page_is_that_page(corpus):
+    from dataclasses import replace
+
+    from ketsite.scholarly.csl import csl_item
+
+    paper = replace(corpus.papers["noppers2011absence"], pages="5–5")
+    assert csl_item(paper)["page"] == "5"
+
+
 @pytest.mark.parametrize(("page", "vancouver"), [
     ("1-10", "1–10"), ("98-102", "98–102"), ("287-293", "287–93"), ("5", "5")])
 def test_vancouver_shortens_page_ranges_as_csl_says(page, vancouver):

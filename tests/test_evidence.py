@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sitetools import REPO, page_text
 
 from ketsite.build import build
@@ -315,6 +316,8 @@ def _check_sorting(page) -> None:
     year.locator("button").click()
     assert year.get_attribute("aria-sort") == "ascending"
     assert page.locator("#evidence thead th[aria-sort]").count() == 1
+    # the arrow is drawn, not named: aria-sort says the order, the button's name stays "Year"
+    expect(year.get_by_role("button", name="Year", exact=True)).to_be_visible()
     years = [int(y) for y in _column(page, 2)]
     assert years == sorted(years)
     year.locator("button").click()

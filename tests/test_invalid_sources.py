@@ -12,6 +12,7 @@ Each folder of ``tests/fixtures/invalid/`` is a tiny project (``bib/``, ``conten
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -117,6 +118,37 @@ def test_all_problems_of_a_run_are_reported_sorted_by_file_then_line(tmp_path, c
         "bib/ok.bib", "content/conditions/fibromyalgia.yaml", "content/papers/okfirst2020.yaml",
     ]
     assert err.splitlines()[-1] == "3 error(s), 0 warning(s)"
+
+
+def test_a_folder_that_is_no_project_and_a_content_kind_that_is_a_file(tmp_path, capsys):
+    """``--src`` naming a folder with no ketsite.yaml, bib/ or content/ (a typo, the wrong folder)
+    is an error, not "ok: 0 papers"; ``content/papers`` written as a file is an error, not a
+    library without annotations."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run(capsys, "check", "--src", str(empty))
+    assert code == 1 and "no ketsite project in" in err and "(--src DIR)" in err
+    project = tmp_path / "p"
+    shutil.copytree(FIXTURES / "content-unexpected-file" / "bib", project / "bib")
+    (project / "content").mkdir()
+    (project / "content" / "papers").write_text("design: case-report\n", encoding="utf-8")
+    code, _, err = run(capsys, "check", "--src", str(project))
+    assert code == 1
+    assert "content/papers:1:1: error: content/papers is a file, not a folder" in err
+
+
+def test_fields_ketsite_does_not_use_are_named_and_a_school_is_the_publisher(tmp_path, capsys):
+    project = tmp_path / "p"
+    (project / "bib").mkdir(parents=True)
+    (project / "bib" / "a.bib").write_text(
+        "@phdthesis{student2014,\n  author = {Student, Sam},\n  title = {Ketamine},\n"
+        "  school = {Universit{\\'e} de Montr{\\'e}al},\n  year = {2014},\n"
+        "  isbn = {978-0-00-000000-0},\n}\n", encoding="utf-8")
+    code, _, err = run(capsys, "check", "--src", str(project))
+    assert code == 0
+    assert "bib/a.bib:6:3: warning: field 'isbn' of 'student2014' is not used by ketsite" in err
+    corpus = load_project(project, Diagnostics()).corpus
+    assert corpus.papers["student2014"].publisher == "Université de Montréal"
 
 
 def test_the_real_command_line(tmp_path):

@@ -148,6 +148,7 @@ def test_paper_jsonld(bundled_site, corpus):
     assert {i["propertyID"]: i["value"] for i in data["identifier"]} == {
         "DOI": "10.52965/001c.25535", "PMID": "34746491"}
     assert data["isPartOf"]["issueNumber"] == "1"
+    assert "pagination" not in data  # its article number (eid 25535) is no page description
     assert data["isPartOf"]["isPartOf"]["volumeNumber"] == "9"
     assert data["isPartOf"]["isPartOf"]["isPartOf"]["name"] == "Health Psychology Research"
     about = [(c["@type"], c["name"]) for c in data["about"]]

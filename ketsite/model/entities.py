@@ -7,6 +7,7 @@ later check can point at it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -63,10 +64,12 @@ ROUTES = (
 STATUSES = ("retracted", "corrected")
 
 
-def _is_cjk(ch: str) -> bool:
-    code = ord(ch)
-    return (0x3040 <= code <= 0x30FF or 0x3400 <= code <= 0x4DBF or 0x4E00 <= code <= 0x9FFF
-            or 0xF900 <= code <= 0xFAFF or 0xAC00 <= code <= 0xD7AF)
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+
+
+def is_east_asian(text: str) -> bool:
+    """Whether ``text`` has Chinese, Japanese or Korean characters (names family first)."""
+    return _CJK.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ class PersonName:
     @property
     def east_asian(self) -> bool:
         """Written in Chinese, Japanese or Korean script: family name first, no space."""
-        return any(_is_cjk(ch) for ch in self.family + self.given)
+        return is_east_asian(self.family + self.given)
 
     @property
     def display(self) -> str:

@@ -400,28 +400,33 @@ def parse_review(source: SourceFile, out: ParsedSources, diags: Diagnostics) -> 
         AbstractSection(h.value, _md(out, owner, f"abstract.{h.value}", t) or "")
         for h, t in (values["abstract"].value if "abstract" in values else ())
     )
-    review = dict(
-        references=_refs(out, "paper", values.get("references")),
-        citing=_refs(out, "paper", values.get("citing")),
-        conditions=_refs(out, "condition", values.get("conditions")),
-        summary=_md(out, owner, "summary", values.get("summary")),
-        abstract=abstract,
-        aim=_md(out, owner, "aim", values.get("aim")),
-        methods=_md(out, owner, "methods", values.get("methods")),
-        conclusion=_md(out, owner, "conclusion", values.get("conclusion")),
-    )
+    references = _refs(out, "paper", values.get("references"))
+    citing = _refs(out, "paper", values.get("citing"))
+    conditions = _refs(out, "condition", values.get("conditions"))
+    texts = {name: _md(out, owner, name, values.get(name))
+             for name in ("summary", "aim", "methods", "conclusion")}
     count = values.get("cited_by_count")
-    if count is not None and count.value < len(review["citing"]):
+    if count is not None and count.value < len(citing):
         diags.error(count.loc, f"'cited_by_count' is {count.value}, fewer than the "
-                    f"{len(review['citing'])} articles under 'citing'; give the count the source "
+                    f"{len(citing)} articles under 'citing'; give the count the source "
                     "reports, or remove it")
         count = None
     if rid is None or paper is None:
         return
     out.reviews.append(Review(
+        id=rid,
+        paper=paper.value,
+        licence=licence.value if licence is not None else None,
+        loc=SourceLocation(source.rel),
+        references=references,
+        citing=citing,
+        conditions=conditions,
+        summary=texts["summary"],
+        abstract=abstract,
+        aim=texts["aim"],
+        methods=texts["methods"],
+        conclusion=texts["conclusion"],
         cited_by_count=count.value if count is not None else None,
-        id=rid, paper=paper.value, licence=licence.value if licence is not None else None,
-        loc=SourceLocation(source.rel), **review,  # type: ignore[arg-type]
     ))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ketsite.diagnostics import Diagnostics, SourceLocation
@@ -105,7 +105,7 @@ def _one(field: Field, kind: str, node: YNode, what: str, diags: Diagnostics) ->
             and node.kind in ("bool", "int", "float", "timestamp") \
             and node.text.strip() not in field.choices:
         # "direction: no": quoting it would only lead to "'no' is not one of …"; say that now
-        node = YScalar(node.text, "str", True, node.loc, node.block, node.raw)
+        node = replace(node, kind="str", quoted=True)
     text = _scalar_text(node, what, diags)
     if text is None:
         return None

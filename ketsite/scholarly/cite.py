@@ -42,7 +42,7 @@ from citeproc import (
 from citeproc.source.json import CiteProcJSON
 from markupsafe import Markup
 
-from ketsite.model.entities import Paper
+from ketsite.model.entities import Paper, is_east_asian
 from ketsite.scholarly import citeproc_speed
 from ketsite.scholarly.csl import csl_item
 
@@ -203,9 +203,8 @@ def _as_written(item: object) -> object:
             family, given = str(name.get("family", "")), str(name.get("given", ""))
             if "literal" in name or _ROMANESQUE.match(family + given):
                 whole.append(name)
-            elif any("\u3040" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff"
-                     for ch in family + given):
-                whole.append({"literal": family + given})  # CJK: family first, no space
+            elif is_east_asian(family + given):
+                whole.append({"literal": family + given})  # family first, no space
             else:
                 whole.append({"literal": " ".join(p for p in (family, given) if p)})
         if whole != names:

@@ -109,8 +109,12 @@ class _Lines:
         # bibtexparser (2.1) does not count a newline right after a backslash (its marks are
         # "not after a backslash"), so every line below one is reported one line too early: the
         # parser's line of each such newline, less the ones before it (see true_line)
-        self._escaped = [text.count("\n", 0, m.start()) - i
-                         for i, m in enumerate(re.finditer(r"\\\n", text))]
+        self._escaped: list[int] = []
+        line = pos = 0
+        for i, m in enumerate(re.finditer(r"\\\n", text)):
+            line += text.count("\n", pos, m.start())
+            pos = m.start()
+            self._escaped.append(line - i)
 
     def true_line(self, line0: int) -> int:
         """The 0-based line of the file that the parser calls ``line0``."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,18 @@ from ketsite import __version__
 from ketsite.diagnostics import Diagnostics
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_TERMINATED = 128 + signal.SIGTERM  # the shell's code for a process ended by SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM (a CI runner's timeout, ``kill``, a container stopping) as an exception, so the
+    ``finally`` clauses run: the half-written sibling of the output folder is removed and the
+    previous site stays as it was, as after Ctrl-C. By default SIGTERM ends Python on the spot."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    raise Terminated
 
 
 def _print_diagnostics(diags: Diagnostics) -> None:
@@ -236,14 +249,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help exits 0, usage errors 2
         return int(exc.code or 0)
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except Terminated:
+        print("ketsite: stopped by SIGTERM", file=sys.stderr)
+        return EXIT_TERMINATED
     except Exception as exc:  # a bug in ketsite must still not show a traceback to a contributor
         print(f"ketsite: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("please report this with the command you ran", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """An Atom feed of the papers (``feed.xml``), so readers can follow the library in a feed reader.
 
-Deterministic: every date comes from the papers themselves (``date``, else ``year``), never from
-the clock; entries are newest first, ties in the library's order. Only the newest
+Deterministic: no date comes from the clock. Entries are ordered newest first by the papers' own
+dates (``date``, else ``year``), ties in the library's order; an entry is ``published`` on its
+paper's day where the source gives one, and ``updated`` on the date of the site's sources (when
+the site last changed), since Atom requires that date and a year alone is not a day. Only the newest
 ``pagination.feed`` papers are entries (50 by default): a feed carries what is new, and a reader
 polls it again and again, so it must not grow with the library. Links are absolute public URLs
 from ``ketsite.yaml``'s ``url``: a feed is read outside the site.
@@ -71,7 +73,8 @@ def atom_feed(ctx: object) -> bytes:
          href=config.absolute(routes.get("papers").url_path))
     papers = list(corpus.papers.items())
     stamps = [paper_timestamp(p) for _, p in papers]  # once each: the sort below reuses them
-    _sub(feed, "updated", max(stamps) if stamps else "1970-01-01T00:00:00Z")
+    changed = f"{ctx.build_date}T00:00:00Z"  # type: ignore[attr-defined]
+    _sub(feed, "updated", changed)
     author = _sub(feed, "author")
     _sub(author, "name", config.title)
     _sub(feed, "generator", "ketsite", version=__version__)
@@ -89,7 +92,8 @@ def atom_feed(ctx: object) -> bytes:
         if paper.date and paper.date.count("-") == 2:
             # only a day the source gives: a year alone would read "published 1 January"
             _sub(entry, "published", stamp)
-        _sub(entry, "updated", stamp)  # required by Atom; the same date, to the precision known
+        # Required by Atom: when the site last changed, not 1 January of a year-only paper.
+        _sub(entry, "updated", changed)
         for credit in paper.authors:
             person = _sub(entry, "author")
             _sub(person, "name", credit.name.display)

@@ -270,3 +270,40 @@ print("returned", flush=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "returned\n"
     assert time.monotonic() - start < 5, "the output pipe stayed open for the background work"
+
+
+def test_a_build_stopped_by_sigterm_leaves_no_half_written_folder(built):
+    """A CI runner's timeout or ``kill`` sends SIGTERM: the build stops, removes the sibling folder
+    it was writing and leaves the previous site as it was (Python's default would exit on the
+    spot and leave ``.​_site.new-*`` behind for good)."""
+    import signal
+    import time
+
+    project, out, before = built
+    script = f"""
+import sys, time
+import ketsite.output as output
+write = output.FreshTreeWriter.write
+def slow(self, rel, data):
+    write(self, rel, data)
+    print("writing", flush=True)
+    time.sleep(60)
+output.FreshTreeWriter.write = slow
+from ketsite.cli import main
+sys.exit(main(["build", "--src", {str(project)!r}, "--out", {str(out)!r}, "--jobs", "1"]))
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert proc.stdout.readline() == "writing\n"
+        assert any(p.name.startswith(f".{out.name}.new-") for p in out.parent.iterdir())
+        start = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert time.monotonic() - start < 10
+    assert "stopped by SIGTERM" in stderr and "Traceback" not in stderr
+    assert leftovers(out) == []
+    assert snapshot(out) == before

@@ -168,7 +168,7 @@ def test_search_index_covers_every_entity_with_site_relative_paths(site):
     docs = {d["id"]: d for d in index["documents"]}
     assert sum(d["type"] == "paper" for d in docs.values()) == 44
     assert sum(d["type"] == "author" for d in docs.values()) == 216
-    assert sum(d["type"] == "condition" for d in docs.values()) == 9
+    assert sum(d["type"] == "condition" for d in docs.values()) == 10
     assert sum(d["type"] == "review" for d in docs.values()) == 2
     noppers = docs["paper:noppers2011absence"]
     assert noppers["title"] == NOPPERS_TITLE

@@ -23,7 +23,7 @@ from typing import Any
 from ketsite.config import SiteConfig
 from ketsite.memo import Pieces
 from ketsite.model.corpus import Corpus
-from ketsite.model.entities import Annotation, Author, Condition, Paper, Review
+from ketsite.model.entities import DESIGNS, Annotation, Author, Condition, Paper, Review
 from ketsite.site.routes import Route, routes_of
 from ketsite.site.tracking import whole
 
@@ -84,8 +84,11 @@ def condition_document(cid: str, condition: Condition, n: int, path: str) -> dic
 def paper_document(key: str, paper: Paper, annotation: Annotation | None,
                    conditions: tuple[Condition, ...], path: str) -> dict[str, str]:
     text = [paper.abstract]
-    if annotation:
-        text += [annotation.population, annotation.finding]
+    if annotation:  # what the editors recorded is found too ("intravenous", "case report")
+        text += [annotation.population, annotation.finding, annotation.dose,
+                 annotation.comparator, ", ".join(annotation.route),
+                 "; ".join(annotation.outcomes),
+                 DESIGNS[annotation.design][0] if annotation.design else None]
     return {
         "id": f"paper:{key}", "type": "paper", "title": paper.title, "path": path,
         "meta": " · ".join(x for x in (_byline(paper), paper.container, str(paper.year)) if x),

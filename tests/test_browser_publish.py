@@ -174,6 +174,25 @@ def test_search_ignores_accents_and_unicode_forms(page, offline):
         assert found[0] and found.count(found[0]) == len(forms), (forms, found)
 
 
+def test_search_knows_a_clinicians_abbreviations_and_the_recorded_route(page, offline):
+    """"IV ketamine" finds what "intravenous ketamine" finds, though no title here says "IV";
+    "RCT" finds randomised trials."""
+    page.goto((offline / "search" / "index.html").as_uri())
+    box = page.get_by_label(SEARCH_LABEL)
+    expect(box).to_be_visible()
+    papers = page.locator('section[aria-labelledby="results-paper"] a.result-link')
+
+    def titles(query: str) -> set[str]:
+        box.fill(query)
+        expect(page.locator("#search-status")).to_contain_text(f"\u201c{query}\u201d")
+        return set(papers.all_inner_texts())
+
+    spelled, short = titles("intravenous ketamine"), titles("IV ketamine")
+    assert spelled and spelled <= short
+    assert not any(" IV " in f" {t} " for t in short)
+    assert NOPPERS in titles("RCT fibromyalgia")  # "randomized" in its title
+
+
 def test_search_results_are_usable_by_keyboard(page, offline):
     page.goto((offline / "search" / "index.html").as_uri() + "?q=ketamine+pain")
     box = page.get_by_label(SEARCH_LABEL)

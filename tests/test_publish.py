@@ -176,6 +176,8 @@ def test_search_index_covers_every_entity_with_site_relative_paths(site):
     assert "European Journal of Pain" in noppers["journal"] and noppers["year"] == "2011"
     assert "10.1016/j.ejpain.2011.03.008" in noppers["ids"]
     assert "Dahan" in noppers["authors"] and "Fibromyalgia" in noppers["topics"]
+    # what the editors recorded is searchable too: the design and the comparator
+    assert "Randomised controlled trial" in noppers["text"] and "Active placebo" in noppers["text"]
     for doc in docs.values():
         assert (site / doc["path"]).is_file(), doc["id"]
         assert set(index["fields"]) <= set(doc) and set(index["storeFields"]) <= set(doc)

@@ -78,10 +78,31 @@
       .replace(/\b(?:doi|pmid|pmcid|pmc)\s*:\s*/gi, " ");
   }
 
+  /* Abbreviations clinicians type for a route or a design: "IV ketamine" finds the papers
+     recorded as intravenous as well as those whose text says "IV". Each word of the query must
+     match (AND); an abbreviation matches itself or what it stands for (OR). */
+  var ABBREVIATIONS = {
+    iv: ["intravenous"], im: ["intramuscular"], sc: ["subcutaneous"], sq: ["subcutaneous"],
+    po: ["oral"], rct: ["randomised", "randomized"], rcts: ["randomised", "randomized"]
+  };
+  function expand(query) {
+    var words = tokenize(query);
+    var any = words.some(function (w) { return ABBREVIATIONS.hasOwnProperty(processTerm(w)); });
+    if (!any) { return query; }
+    return {
+      combineWith: "AND",
+      queries: words.map(function (w) {
+        var term = processTerm(w);
+        if (!ABBREVIATIONS.hasOwnProperty(term)) { return w; }
+        return { combineWith: "OR", queries: [w].concat(ABBREVIATIONS[term]) };
+      })
+    };
+  }
+
   /* Results of a query, grouped by type in the index's order: {total, groups: [...]}. */
   function search(query) {
     query = normalise(query);
-    var hits = query.trim() ? engine.search(query, options) : [];
+    var hits = query.trim() ? engine.search(expand(query), options) : [];
     var byType = {};
     hits.forEach(function (hit) {
       (byType[hit.type] = byType[hit.type] || []).push(hit);

@@ -31,9 +31,9 @@ from ketsite.model.entities import (
 )
 from ketsite.model.names import identity, parse_name_text
 from ketsite.model.schema import ID_RE, KEY_RE, Field, Located, read_fields
-from ketsite.sources.bibtex import RawEntry, raw_names, split_names
+from ketsite.sources.bibtex import MONTHS, RawEntry, raw_names, split_names
 from ketsite.sources.discover import SourceFile, SourceSet
-from ketsite.sources.latex import latex_to_unicode
+from ketsite.sources.latex import latex_to_unicode, unknown_commands
 from ketsite.sources.yamlio import parse_yaml
 
 ENTRY_TYPES: dict[str, tuple[str, ...]] = {
@@ -56,18 +56,45 @@ ENTRY_TYPES: dict[str, tuple[str, ...]] = {
 KNOWN_FIELDS = frozenset({
     "author", "editor", "title", "year", "date", "journal", "booktitle", "publisher",
     "series", "volume", "number", "issue", "pages", "eid", "doi", "pmid", "pmcid", "url",
-    "language", "abstract", "note", "institution", "school", "journaltitle",
+    "language", "abstract", "note", "institution", "school", "journaltitle", "month",
 })
+#: Fields shown as text, decoded from LaTeX: an unknown command in them is reported.
+DECODED_FIELDS = ("author", "editor", "title", "journal", "journaltitle", "booktitle",
+                  "publisher", "series", "note", "institution", "school", "abstract")
 
 DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
 PMID_RE = re.compile(r"^[1-9]\d{0,8}$")
 PMCID_RE = re.compile(r"^PMC\d{1,9}$")
 DATE_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?$")
 URL_RE = re.compile(r"^https?://[^\s<>\"'{}|\\^`]+$")
+#: Characters a URL may not hold as they are, which exporters leave in (Crossref: ``<`` and ``>``
+#: in SICI DOIs): percent-encoded, as a browser would.
+_URL_UNSAFE = {c: f"%{ord(c):02X}" for c in "<>\"{}|^`"}
+_BRACED_ESCAPE = re.compile(r"\{(\\[_%&#$])\}")
+#: A page range with one hyphen, as PubMed and EndNote write it: ``357-67``, ``S45-S52``.
+_HYPHEN_RANGE = re.compile(r"^\s*([A-Za-z]{0,2}\d+[A-Za-z]?)\s*-\s*([A-Za-z]{0,2}\d+[A-Za-z]?)\s*$")
 _HYPHENS = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2212", "-"))
 
 #: Names that would collide with the site's own folders or files if used as ids.
 RESERVED_IDS = frozenset({"index", "assets", "data", "search", "404", "feed", "sitemap", "robots"})
+
+
+def _url(value: str) -> str:
+    """A URL as written in BibTeX, made a URL: ``\\_``, ``\\&`` and ``{\\&}`` (Mendeley, Zotero) are
+    the characters; ``<``, ``>`` and the other characters a URL cannot hold are percent-encoded."""
+    value = _TEX_ESCAPE.sub(r"\1", _BRACED_ESCAPE.sub(r"\1", value))
+    return "".join(_URL_UNSAFE.get(c, c) for c in value)
+
+
+def _month(text: str) -> int | None:
+    """``6``, ``jun``, ``June`` (bibtexparser gives the number for a ``jun`` macro) → 6."""
+    text = text.strip().lower()
+    if text.isdigit():
+        return int(text) if 1 <= int(text) <= 12 else None
+    number = MONTHS.get(text[:3])
+    full = datetime.date(2000, int(number), 1).strftime("%B").lower() if number else ""
+    return int(number) if number and text in (text[:3], text[:3] + ".", full, "sept",
+                                              "sept.") else None
 
 
 def _real_date(text: str) -> bool:
@@ -84,6 +111,15 @@ def _plain(value: str) -> str:
     return latex_to_unicode(value)
 
 
+def _pages(pages: str | None) -> str | None:
+    """``357-67`` → ``357–67``: one hyphen between two page numbers is a range, as ``--`` is."""
+    if pages and "-" in pages:
+        match = _HYPHEN_RANGE.match(pages)
+        if match:
+            return f"{match.group(1)}–{match.group(2)}"
+    return pages
+
+
 def _person(raw_first: str, raw_von: str, raw_last: str, raw_jr: str,
             corporate: bool) -> PersonName:
     if corporate:
@@ -95,6 +131,16 @@ def _person(raw_first: str, raw_von: str, raw_last: str, raw_jr: str,
 #: ``\_`` and friends, as LaTeX users write them in a DOI: the character itself.
 _TEX_ESCAPE = re.compile(r"\\([_%&#$])")
 _BRACED = re.compile(r"\{[^{}]*\}")
+
+
+_INITIALS_ONLY = re.compile(r"^[A-Z]{1,3}$")
+_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v"})
+#: Lower-case words that belong to personal names (van der Velzen, de la Cruz, bin Said).
+_PARTICLES = frozenset({
+    "von", "van", "de", "der", "den", "des", "la", "le", "les", "da", "di", "du", "del", "della",
+    "dos", "das", "do", "ten", "ter", "te", "zu", "zum", "zur", "y", "e", "bin", "ibn", "al",
+    "el", "st", "af", "av", "op", "het", "'t", "dei", "degli", "lo", "mac",
+})
 
 
 def name_problem(raw: str) -> str | None:
@@ -121,6 +167,30 @@ def name_problem(raw: str) -> str | None:
                 "(or 'Family, Jr, Given') and separate names with ' and '")
     if bare.lstrip().startswith(","):
         return f"'{raw}' has no family name before its comma"
+    parts = [p.strip() for p in bare.split(",")]
+    if "," not in bare and len(words) == 2 and _INITIALS_ONLY.match(words[1]) and (
+            words[0][:1].isupper() and not words[0].isupper()):
+        return (f"'{raw}' reads as given name '{words[0]}', family name '{words[1]}': for "
+                f"PubMed's 'Family Initials' write '{words[0]}, "
+                f"{' '.join(c + '.' for c in words[1])}'")
+    if len(parts) == 3 and parts[2].rstrip(".").lower() in _SUFFIXES and (
+            parts[1].rstrip(".").lower() not in _SUFFIXES):
+        return (f"'{raw}' puts the suffix last, where BibTeX expects the given name: write "
+                f"'{parts[0]}, {parts[2]}, {parts[1]}' (Family, Suffix, Given)")
+    return None
+
+
+def name_warning(raw: str) -> str | None:
+    """A name that is probably an organisation's cut at its " and " (BibTeX splits names there
+    unless the whole is braced), or None."""
+    if "{" in raw or "," in raw:
+        return None
+    words = raw.split()
+    odd = [w for w in words[1:-1] if w.islower() and w not in _PARTICLES]
+    if len(words) >= 3 and odd:
+        return (f"'{raw}' has '{odd[0]}' inside it, as an organisation's name does: write a "
+                "corporate author in double braces, as in {{Agency for Healthcare Research and "
+                "Quality}}, or it is cut into two people at its ' and '")
     return None
 
 
@@ -158,6 +228,17 @@ def parse_paper(entry: RawEntry, diags: Diagnostics,
         where[f.name] = f.loc
         if f.name not in KNOWN_FIELDS:
             diags.warning(f.loc, f"field '{f.name}' of '{entry.key}' is not used by ketsite")
+    if not fields.get("journal", "").strip() and fields.get("journaltitle", "").strip():
+        fields["journal"] = fields["journaltitle"]  # biblatex's name for it
+        where.setdefault("journal", where["journaltitle"])
+    date_text = fields.get("date", "").strip()
+    if re.fullmatch(r"\d{4}", date_text):  # biblatex: a year alone is a date
+        fields.setdefault("year", date_text)
+        where.setdefault("year", where["date"])
+        del fields["date"]
+    elif not fields.get("year", "").strip() and re.match(r"\d{4}-", date_text):
+        fields["year"] = date_text[:4]  # biblatex writes the date and no year
+        where["year"] = where["date"]
     required = ("title", "year") + ENTRY_TYPES.get(entry.entry_type, ())
     rejected = set(entry.invalid)  # written but unreadable: reported already, not "missing" too
     ok = ok and not rejected
@@ -182,21 +263,26 @@ def parse_paper(entry: RawEntry, diags: Diagnostics,
         nonlocal ok
         if name not in fields:
             return None
-        value = fix(fields[name].strip())
+        written = fields[name].strip()
+        value = fix(written)
         if not pattern.match(value):
+            if name == "url" and re.match(r"(?i)https?://", value):
+                bad = next((c for c in value if c.isspace() or c in "'\\"), None)
+                example = (f"no {'space' if bad and bad.isspace() else repr(bad)} in it: "
+                           "percent-encode it (a space is %20)")
             diags.error(where[name],
-                        f"{name} of '{entry.key}' is malformed: '{value}'; expected {example}")
+                        f"{name} of '{entry.key}' is malformed: '{written}'; expected {example}")
             ok = False
             return None
         return value
 
     doi = checked("doi", DOI_RE, "a bare DOI like 10.1097/j.pain.0000000000001390",
-                  lambda v: re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "",
+                  lambda v: re.sub(r"(?i)^(https?://(dx\.)?doi\.org/|doi:\s*)", "",
                                    _TEX_ESCAPE.sub(r"\1", v)).translate(_HYPHENS))
     pmid = checked("pmid", PMID_RE, "digits only, no leading zero, like 34746491")
     pmcid = checked("pmcid", PMCID_RE, "PMC followed by digits, like PMC6676152",
                     lambda v: v if v.upper().startswith("PMC") else "PMC" + v)
-    url = checked("url", URL_RE, "an http:// or https:// URL")
+    url = checked("url", URL_RE, "an http:// or https:// URL", _url)
     date = checked("date", DATE_RE, "YYYY-MM-DD or YYYY-MM")
     if date and not _real_date(date):
         diags.error(where["date"], f"date {date} of '{entry.key}' does not exist in the calendar")
@@ -205,6 +291,20 @@ def parse_paper(entry: RawEntry, diags: Diagnostics,
     if date and year_text and not date.startswith(year_text):
         diags.error(where["date"], f"date {date} of '{entry.key}' disagrees with year {year_text}")
         ok = False
+    if "month" in fields:
+        month = _month(fields["month"])
+        if month is None:
+            diags.warning(where["month"], f"month of '{entry.key}' is not a month: "
+                          f"'{fields['month'].strip()}'; write 1 to 12 or jan to dec")
+        elif not date and year_text and not rejected & {"date"}:
+            date = f"{year_text}-{month:02d}"  # as if written date = {YYYY-MM}
+    for name in DECODED_FIELDS:
+        value = fields.get(name)
+        if value and "\\" in value:
+            for command in unknown_commands(value):
+                diags.warning(where[name], f"{name} of '{entry.key}' uses the LaTeX command "
+                              f"\\{command}, which ketsite does not know: it is left out of the "
+                              "page; write the character or words themselves")
     for role in ("author", "editor"):
         value = fields.get(role, "")
         if value.strip():
@@ -214,6 +314,9 @@ def parse_paper(entry: RawEntry, diags: Diagnostics,
                     diags.error(where[role], f"{role} of '{entry.key}': {problem}")
                     ok = False
                     break
+                doubt = name_warning(raw)
+                if doubt is not None:
+                    diags.warning(where[role], f"{role} of '{entry.key}': {doubt}")
     if not ok:
         return None
     authors = _names(fields["author"]) if fields.get("author", "").strip() else ()
@@ -246,7 +349,7 @@ def parse_paper(entry: RawEntry, diags: Diagnostics,
         series=text("series"),
         volume=text("volume"),
         number=text("number") or text("issue"),
-        pages=text("pages"),
+        pages=_pages(text("pages")),
         eid=text("eid"),
         doi=doi,
         pmid=pmid,

@@ -227,6 +227,10 @@ def _format_clean(
             _style(style.file), source if own is item else CiteProcJSON([own]), _FORMATTER)
         bibliography.register(Citation([CitationItem(key)]))
         marked = str(bibliography.bibliography()[0]).strip()
+        if "?" in marked or "!" in marked:  # "chronic pain?." → "chronic pain?", as CSL means
+            marked = _DOUBLED_STOP.sub(r"\1\2", marked)
+        if style.id == "apa":
+            marked = _apa_fixes(marked)
         if style.numbered:
             marked = re.sub(r"^\s*1\.\s*", "", marked)
         safe = Markup(_to_html(marked))  # noqa: S704 — escaped by _to_html
@@ -235,6 +239,21 @@ def _format_clean(
 
 
 _AFTER_COLON = re.compile(r"(:\s+)([a-z]+)\b")
+#: A period right after a field's own "?" or "!" (private-use formatting marks between them).
+_DOUBLED_STOP = re.compile(r"([?!])([\ue000-\ue00f]*)\.")
+_EDITOR_LABEL = re.compile(r"\((?:eds?|trans)\.\)")
+
+
+def _apa_fixes(marked: str) -> str:
+    """Two places where citeproc-py prints apa.csl otherwise than the style says (and than
+    citeproc-js prints it): editor labels lose the style's ``text-case="title"`` ("(eds.)" for
+    "(Eds.)"), and a thesis without a publication number keeps the group "(Publication)", which
+    the style's rule suppresses when its only variable (``number``) is empty."""
+    if "(ed" in marked or "(trans" in marked:
+        marked = _EDITOR_LABEL.sub(lambda m: m.group(0).title(), marked)
+    if "(Publication) [" in marked:
+        marked = marked.replace(" (Publication) [", " [")
+    return marked
 
 
 def _sentence_case_after_colon(item: dict[str, object]) -> dict[str, object]:

@@ -24,6 +24,20 @@ CSL_TYPES = {
     "mastersthesis": "thesis",
     "misc": "document",
 }
+#: What a thesis is, which its BibTeX type says: APA prints it ("[Doctoral dissertation, …]").
+GENRES = {"phdthesis": "Doctoral dissertation", "mastersthesis": "Master's thesis"}
+#: Types whose ``number`` is the item's own number (a report's "RR-1234"), not a journal issue.
+NUMBERED_TYPES = frozenset({"report", "techreport"})
+
+
+def _initials(given: str) -> str:
+    """``AD`` → ``A. D.``, ``Martin CR`` → ``Martin C. R.``: PubMed's initials run together are
+    one word to a citation processor, which would keep only the first (``A.``)."""
+    words = given.split()
+    if not any(2 <= len(w) <= 3 and w.isalpha() and w.isupper() for w in words):
+        return given
+    return " ".join(" ".join(c + "." for c in w) if 2 <= len(w) <= 3 and w.isalpha()
+                    and w.isupper() else w for w in words)
 
 
 def csl_name(name: PersonName) -> dict[str, str]:
@@ -31,7 +45,7 @@ def csl_name(name: PersonName) -> dict[str, str]:
         return {"literal": name.family}
     out = {"family": name.family}
     if name.given:
-        out["given"] = name.given
+        out["given"] = _initials(name.given)
     if name.suffix:
         out["suffix"] = name.suffix
     return out
@@ -65,14 +79,16 @@ def csl_item(paper: Paper) -> dict[str, object]:
     if paper.editors:
         item["editor"] = [csl_name(n) for n in paper.editors]
     item["issued"] = {"date-parts": [date_parts(paper)]}
+    own_number = paper.entry_type in NUMBERED_TYPES
     optional: tuple[tuple[str, str | None], ...] = (
+        ("genre", GENRES.get(paper.entry_type)),
         ("container-title", paper.container),
         ("collection-title", paper.series),
         ("publisher", paper.publisher),
         ("volume", paper.volume),
-        ("issue", paper.number),
+        ("issue", None if own_number else paper.number),
         ("page", csl_page(paper)),
-        ("number", paper.eid),
+        ("number", paper.number if own_number else paper.eid),
         ("DOI", paper.doi),
         ("PMID", paper.pmid),
         ("PMCID", paper.pmcid),

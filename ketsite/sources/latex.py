@@ -31,6 +31,25 @@ LETTERS = {
 }
 #: ``\&`` and friends: the character itself.
 ESCAPES = frozenset("&%_#${}")
+#: Text-mode symbol commands that pylatexenc does not know (it would drop them, and the character
+#: with them): Zotero writes ``<``, ``>`` and ``|`` as ``{\textless}``, ``{\textgreater}``,
+#: ``{\textbar}``. Each is the character, written for pylatexenc as it reads it.
+SYMBOLS = {
+    "textless": ("<", "<"), "textgreater": (">", ">"), "textbar": ("|", "|"),
+    "textpercent": ("%", "\\%"), "textunderscore": ("_", "\\_"),
+    "textbraceleft": ("{", "\\{"), "textbraceright": ("}", "\\}"),
+    "textdollar": ("$", "\\$"), "textquotedbl": ('"', '"'), "textasciicircum": ("^", "^"),
+}
+_SYMBOL = re.compile(r"\\(" + "|".join(SYMBOLS) + r")(?![A-Za-z])(?:\{\}|[ \t\n]*)")
+#: Commands that only change the font, which the plain text of a page does not keep: known, not
+#: reported as unknown (``{\it Title}``, ``{\sc CRPS}``).
+FONT_SWITCHES = frozenset({
+    "it", "bf", "em", "sc", "sl", "rm", "sf", "tt", "up", "md", "normalfont", "itshape",
+    "bfseries", "scshape", "slshape", "upshape", "mdseries", "rmfamily", "sffamily", "ttfamily",
+    "relax", "protect", "xspace", "nocase", "NoCaseChange", "nolinkurl", "small", "footnotesize",
+    "large", "textsuperscript", "textsubscript",
+})
+_COMMAND = re.compile(r"\\([A-Za-z]+)")
 
 _MACRO = re.compile(r"\\([^\W\d_]+|.)", re.DOTALL)  # pylatexenc: any letters
 _WS = re.compile(r"\s*")
@@ -113,12 +132,12 @@ def _fast(text: str) -> str:
             if name in ACCENTS:
                 letter, end = _accent_argument(text, end)
                 out.append(unicodedata.normalize("NFC", letter + ACCENTS[name]))
-            elif name in LETTERS:
+            elif name in LETTERS or name in SYMBOLS:
                 if text.startswith("{}", end):
                     end += 2
                 elif end < n and text[end].isspace():
                     end = _WS.match(text, end).end()  # type: ignore[union-attr]
-                out.append(LETTERS[name])
+                out.append(LETTERS[name] if name in LETTERS else SYMBOLS[name][0])
             elif name in ESCAPES:
                 out.append(name)
             else:
@@ -147,10 +166,35 @@ def prime() -> None:
 
 
 def decode_with_pylatexenc(text: str) -> str:
+    if "\\text" in text:
+        text = _SYMBOL.sub(lambda m: SYMBOLS[m.group(1)][1], text)
     try:
         return str(_converter().latex_to_text(text))
     except Exception:  # pylatexenc's own failure must not stop a build: show the source text
         return text.replace("{", "").replace("}", "")
+
+
+@lru_cache(maxsize=4096)
+def _known_to_pylatexenc(name: str) -> bool:
+    from pylatexenc.latex2text import get_default_latex_context_db
+
+    return get_default_latex_context_db().get_macro_spec(name) is not None
+
+
+def unknown_commands(text: str) -> list[str]:
+    """The LaTeX commands in ``text`` that decoding leaves out without knowing them (their
+    arguments are kept): ``\\foo`` of ``\\foo{bar}``. A contributor should hear of them: an
+    unknown symbol command is a character lost."""
+    if "\\" not in text:
+        return []
+    found = []
+    for name in _COMMAND.findall(text.replace("\\\\", "  ")):
+        if (name in ACCENTS or name in LETTERS or name in SYMBOLS or name in FONT_SWITCHES
+                or _known_to_pylatexenc(name)):
+            continue
+        if name not in found:
+            found.append(name)
+    return found
 
 
 @lru_cache(maxsize=65536)

@@ -21,7 +21,8 @@ CONFIG = """
 
 ENTRIES = r"""
     @article{zotero2014,
-      title = {Pain {\textless}48 h {\textbar} is it real? A 10{\textpercent} change {\textgreater} 5},
+      title = {Pain {\textless}48 h {\textbar} is it real? A 10{\textpercent} change
+               {\textgreater} 5},
       author = {Kaye, AD and Bauer, Martin CR},
       journaltitle = {Pain},
       date = {2014-02-23},

@@ -9,6 +9,7 @@ beside its destination and renamed into place: a failed run leaves the previous 
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
 import zipfile
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from ketsite.build import BuildResult, build
 from ketsite.site.routes import LinkStyle
+from ketsite.sources.discover import WINDOWS_RESERVED
 
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip can hold
 FILE_MODE = stat.S_IFREG | 0o644
@@ -28,6 +30,17 @@ class BundleResult:
     zip_path: Path | None = None
     files: int = 0
     size: int = 0
+
+
+def folder_name(zip_name: str) -> str:
+    """The folder inside ``zip_name``: its name without ``.zip`` (any case), with the characters
+    Windows refuses in a file name as ``-``, and not a device name (``CON``): the zip must
+    unpack everywhere."""
+    stem = re.sub(r'[<>:"/\\|?*\x00-\x1f]', "-", zip_name[:-4] if zip_name.lower().endswith(
+        ".zip") else zip_name).rstrip(" .")
+    if not stem or stem.split(".")[0].lower() in WINDOWS_RESERVED:
+        stem = f"site-{stem}" if stem else "site"
+    return stem
 
 
 def zip_folder(site: Path, dest: Path, top: str) -> int:
@@ -65,7 +78,7 @@ def bundle(root: Path, dest: Path) -> BundleResult:
         result = BundleResult(build(root, site, LinkStyle.FILES))
         if result.build.diagnostics.has_errors:
             return result
-        top = dest.name.removesuffix(".zip") or "site"
+        top = folder_name(dest.name)
         result.files = zip_folder(site, dest, top)
     result.zip_path = dest
     result.size = dest.stat().st_size

@@ -7,6 +7,7 @@ not properties of the site (output folder, link style) are passed separately by 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from urllib.parse import quote
 
 from ketsite.diagnostics import Diagnostics, SourceLocation
 from ketsite.model.schema import Field, read_fields
@@ -62,7 +63,9 @@ class SiteConfig:
         """GitHub's editor for a file (it offers a fork to anyone without write access)."""
         if not self.repository or source_path in ("", "bib"):
             return None
-        return f"{self.repository.rstrip('/')}/edit/{self.branch}/{source_path}"
+        # percent-encoded: a file named "x?y#z.bib" must stay a path, not become a query
+        return (f"{self.repository.rstrip('/')}/edit/{quote(self.branch)}/"
+                f"{quote(source_path)}")
 
 
 FIELDS = (

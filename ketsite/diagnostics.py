@@ -7,9 +7,29 @@ at once, sorted, and the CLI turns them into an exit code.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+
+#: Characters a terminal or a CI log acts on (newlines, carriage returns, escape sequences, bidi
+#: overrides): a message quotes contributors' text, which must not start a line of its own, move
+#: the cursor or pose as a workflow command.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every character a terminal acts on shown as an escape (``\\n``, ``\\x1b``)."""
+    if not _UNPRINTABLE.search(text):
+        return text
+    return _UNPRINTABLE.sub(lambda m: repr(m.group(0))[1:-1] if m.group(0) not in "\u2028\u2029"
+                            else f"\\u{ord(m.group(0)):04x}", text)
+
+
+def _property(text: str) -> str:
+    """A workflow command's property value, escaped as GitHub's toolkit escapes it."""
+    return (text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            .replace(":", "%3A").replace(",", "%2C"))
 
 
 @dataclass(frozen=True, order=True)
@@ -41,14 +61,15 @@ class Diagnostic:
         return (loc.path, loc.line, loc.col, self.message)
 
     def format(self) -> str:
-        return f"{self.location}: {self.severity.value}: {self.message}"
+        return printable(f"{self.location}: {self.severity.value}: {self.message}")
 
     def github_annotation(self) -> str:
         """The GitHub Actions workflow-command form, so errors show inline on a pull request."""
         loc = self.location
         kind = "error" if self.severity is Severity.ERROR else "warning"
-        message = self.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        return f"::{kind} file={loc.path},line={loc.line},col={loc.col}::{message}"
+        message = printable(self.message).replace("%", "%25")
+        return (f"::{kind} file={_property(printable(loc.path))},line={loc.line},"
+                f"col={loc.col}::{message}")
 
 
 @dataclass

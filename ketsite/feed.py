@@ -73,7 +73,11 @@ def atom_feed(ctx: object) -> bytes:
          href=config.absolute(routes.get("papers").url_path))
     papers = list(corpus.papers.items())
     stamps = [paper_timestamp(p) for _, p in papers]  # once each: the sort below reuses them
-    changed = f"{ctx.build_date}T00:00:00Z"  # type: ignore[attr-defined]
+    build_date: str = ctx.build_date  # type: ignore[attr-defined]
+    # Sources outside git (a tarball) and without SOURCE_DATE_EPOCH have no date: the newest
+    # paper's, to the precision known, keeps the feed valid.
+    changed = (f"{build_date}T00:00:00Z" if build_date
+               else max(stamps, default="1970-01-01T00:00:00Z"))
     _sub(feed, "updated", changed)
     author = _sub(feed, "author")
     _sub(author, "name", config.title)

@@ -112,3 +112,12 @@ def test_cli_bundle_writes_the_zip_and_a_failed_one_keeps_the_old(tmp_path, caps
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "site.zip"]  # no temp left
 
     assert cli.main(["bundle", "--src", str(REPO), "--out", str(tmp_path / "site.tar")]) == 2
+
+
+def test_the_folder_inside_the_zip_unpacks_on_windows_too():
+    from ketsite.bundle import folder_name
+
+    assert folder_name("site.zip") == "site" and folder_name("site.ZIP") == "site"
+    assert folder_name('a:b*c?"<>|.zip') == "a-b-c-----"
+    assert folder_name("CON.zip") == "site-CON" and folder_name("lpt1.x.zip") == "site-lpt1.x"
+    assert folder_name(".zip") == "site" and folder_name("offline. .zip") == "offline"

@@ -309,9 +309,14 @@ def _column(page, index: int) -> list[str]:
         "#evidence tbody tr", f"rows => rows.map(r => r.cells[{index}].textContent.trim())")
 
 
+def _designs_in_server_order(server_order: list[str], page) -> list[str]:
+    by_title = dict(zip(_column(page, 0), _column(page, 1), strict=True))
+    return [by_title[t] for t in server_order]
+
+
 def _check_sorting(page) -> None:
     server_order = _column(page, 0)
-    assert page.locator("#evidence thead button").count() == 7
+    assert page.locator("#evidence thead button").count() == 7  # Finding is not sortable
     year = page.locator("#evidence thead th", has_text="Year")
     year.locator("button").click()
     assert year.get_attribute("aria-sort") == "ascending"
@@ -328,6 +333,14 @@ def _check_sorting(page) -> None:
     design.locator("button").click()
     assert _column(page, 0) == server_order  # ascending design = the server's order
     assert page.locator("[role=status]").first.text_content() == "Sorted by Design, ascending."
+    # papers with no recorded design stay last in either order, as in every column
+    design.locator("button").click()
+    designs = _column(page, 1)
+    missing = [d == "—Not annotated" for d in designs]
+    assert any(missing) and not all(missing), designs
+    assert missing == sorted(missing), designs  # every recorded one before every missing one
+    assert [d for d in designs if d != "—Not annotated"] == [
+        d for d in reversed(_designs_in_server_order(server_order, page)) if d != "—Not annotated"]
     assert page.console_errors == []
     assert page.external_requests == []
 

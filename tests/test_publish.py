@@ -83,6 +83,9 @@ def test_every_page_has_its_canonical_url_and_the_feed_link(site):
                          html)
         assert feed, page
         assert (page.parent / feed.group(1)).resolve() == (site / "feed.xml").resolve()
+    # the 404 page is shown at any missing address: it is no page of its own to index
+    missing = (site / "404.html").read_text(encoding="utf-8")
+    assert 'rel="canonical"' not in missing and '<meta name="robots" content="noindex">' in missing
 
 
 # ------------------------------------------------------------------ Atom feed
@@ -139,8 +142,8 @@ def test_feed_dates_are_the_sources_date_not_the_clock(tmp_path, monkeypatch):
 def test_graph_json_has_every_entity_and_their_links(site):
     graph = json.loads((site / "data/graph.json").read_text(encoding="utf-8"))
     nodes = {n["id"]: n for n in graph["nodes"]}
-    assert graph["counts"] == {"review": 2, "paper": 44, "author": 216, "condition": 9}
-    assert len(nodes) == len(graph["nodes"]) == 2 + 44 + 216 + 9
+    assert graph["counts"] == {"review": 2, "paper": 44, "author": 216, "condition": 10}
+    assert len(nodes) == len(graph["nodes"]) == 2 + 44 + 216 + 10
     noppers = nodes["paper:noppers2011absence"]
     assert noppers["title"] == NOPPERS_TITLE and noppers["year"] == 2011
     assert noppers["doi"] == "10.1016/j.ejpain.2011.03.008"
@@ -354,3 +357,21 @@ def test_one_build_walks_the_library_once_for_the_search_index(tmp_path, monkeyp
     index = (tmp_path / "_site" / search.PATH).read_bytes()
     assert f"search-index.js?v={hashlib.sha256(index).hexdigest()[:10]}" in page
     assert walks["n"] == 1
+
+
+def test_feed_of_sources_without_git_or_source_date_is_still_valid_atom(tmp_path, monkeypatch):
+    """Built from a tarball (no .git, no SOURCE_DATE_EPOCH) the sources have no date: the feed
+    says the newest paper's, never an empty one."""
+    from sitetools import write_files
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    root = write_files(tmp_path / "tarball", {
+        "ketsite.yaml": "title: T\ndescription: D\nurl: https://t.example.org/\n",
+        "bib/a.bib": "@article{a2019, author={Roe, J.}, title={A}, journal={J}, year={2019}}\n"
+                     "@article{b2021, author={Roe, J.}, title={B}, journal={J}, year={2021},"
+                     " date={2021-03-04}}\n",
+    })
+    build(root, root / "_site")
+    feed = ET.parse(root / "_site" / "feed.xml").getroot()
+    assert {e.text for e in feed.iter(f"{ATOM}updated")} == {"2021-03-04T00:00:00Z"}

@@ -32,7 +32,7 @@ from ketsite.model.entities import (
 from ketsite.model.names import identity, parse_name_text
 from ketsite.model.schema import ID_RE, KEY_RE, Field, Located, read_fields
 from ketsite.sources.bibtex import MONTHS, RawEntry, raw_names, split_names
-from ketsite.sources.discover import SourceFile, SourceSet
+from ketsite.sources.discover import SourceFile, SourceSet, windows_problem
 from ketsite.sources.latex import latex_to_unicode, unknown_commands
 from ketsite.sources.yamlio import parse_yaml
 
@@ -209,9 +209,14 @@ def parse_paper(entry: RawEntry, diags: Diagnostics,
     if not KEY_RE.match(entry.key):
         diags.error(
             loc,
-            f"citation key '{entry.key}' may only use letters, digits and _ . : + -, "
+            f"citation key '{entry.key}' may only use ASCII letters, digits and _ . : + -, "
             "starting with a letter or digit, at most 100 characters (it becomes part of a URL)",
         )
+        ok = False
+    # the key names the paper's folder and files (":" and "+" written as "-")
+    problem = windows_problem(entry.key.replace(":", "-").replace("+", "-")) if ok else None
+    if problem is not None:
+        diags.error(loc, f"citation key {problem}; choose another key")
         ok = False
     if entry.entry_type not in ENTRY_TYPES:
         close = difflib.get_close_matches(entry.entry_type, list(ENTRY_TYPES), n=1)
@@ -450,6 +455,10 @@ def _file_id(source: SourceFile, diags: Diagnostics, pattern: re.Pattern[str],
     if stem.lower() in RESERVED_IDS:
         diags.error(SourceLocation(source.rel),
                     f"'{stem}' is a reserved name; choose another file name")
+        return None
+    problem = windows_problem(stem)
+    if problem is not None:
+        diags.error(SourceLocation(source.rel), f"{problem}; choose another file name")
         return None
     return stem
 

@@ -11,6 +11,7 @@ the page it came from.
 
 from __future__ import annotations
 
+import json
 from urllib.parse import quote, urlencode
 
 from ketsite.config import SiteConfig
@@ -27,11 +28,14 @@ def edit_link(route: Route, config: SiteConfig, corpus: Corpus) -> str | None:
     repo, branch = config.repository.rstrip("/"), quote(config.branch)
     if route.kind == "author" and route.source == "bib" and route.ident in corpus.authors:
         name = corpus.authors[route.ident].name.inverted
-        query = urlencode({"filename": f"{route.ident}.yaml", "value": f'name: "{name}"\n'},
-                          quote_via=quote)
+        # a JSON string is a YAML double-quoted one: quotes and backslashes in a name escaped
+        value = f"name: {json.dumps(name, ensure_ascii=False)}\n"
+        query = urlencode({"filename": f"{route.ident}.yaml", "value": value}, quote_via=quote)
         return f"{repo}/new/{branch}/content/authors?{query}"
     if route.source:
         return config.edit_url(route.source)
+    if route.kind == "404":  # no page of its own: the missing one has no source to edit
+        return None
     if route.kind == "authors":  # the folder may not exist yet: offer to add an identity file
         return f"{repo}/new/{branch}/content/authors"
     if route.kind in INDEX_FOLDERS:
@@ -46,10 +50,11 @@ def report_link(route: Route, config: SiteConfig, title: str) -> str | None:
     issues = config.issues.rstrip("/")
     if not (issues.startswith("https://github.com/") and issues.endswith("/issues")):
         return config.issues
-    page = config.absolute(route.url_path)
     title = title.strip().removesuffix(f" — {config.title}")
-    query = urlencode(
-        {"title": f"Problem on: {title}", "body": f"Page: {page}\n\nWhat is wrong:\n"},
-        quote_via=quote,
-    )
+    if route.kind == "404":  # shown at any missing address: the reader knows which one
+        fields = {"title": "Missing page", "body": "Address I tried:\n\nWhere its link was:\n"}
+    else:
+        page = config.absolute(route.url_path)
+        fields = {"title": f"Problem on: {title}", "body": f"Page: {page}\n\nWhat is wrong:\n"}
+    query = urlencode(fields, quote_via=quote)
     return f"{issues}/new?{query}"

@@ -296,6 +296,32 @@ def _successor(previous: RouteTable, segments: tuple[list[Route], ...]) -> Route
     return result
 
 
+def _file_as_folder(routes: list[Route], first_at: dict[str, Route], corpus: Corpus,
+                    diags: Diagnostics) -> None:
+    """An error where one route's file is another's folder (a paper keyed ``index.html`` would
+    write ``papers/index.html/index.html`` where the papers index is ``papers/index.html``): the
+    build could write only one of them."""
+    folders: dict[str, Route] = {}  # every folder of the site (case folded) → a route inside it
+    for route in routes:
+        path = route.path.lower()
+        cut = path.rfind("/")
+        while cut > 0 and path[:cut] not in folders:  # a folder's parents are in already
+            folders[path[:cut]] = route
+            cut = path.rfind("/", 0, cut)
+    for folded, route in first_at.items():
+        inner = folders.get(folded)
+        if inner is None:
+            continue
+        placed = sorted(((_defined_at(r, corpus), r) for r in (route, inner)),
+                        key=lambda lr: (lr[0] is None, lr[0] or SourceLocation("")))
+        def name(r: Route) -> str:
+            return f"{r.kind} '{r.ident}'" if r.ident else f"the site's {r.kind} page"
+
+        diags.error(placed[0][0] or SourceLocation("ketsite.yaml"),
+                    f"{name(route)} is the file '{route.path}', which {name(inner)} needs as a "
+                    f"folder (for '{inner.path}'); rename one")
+
+
 def build_routes(corpus: Corpus, segments: tuple[list[Route], ...], diags: Diagnostics,
                  previous: RouteTable | None = None) -> RouteTable:
     """The table of every route of the site, given in ``segments`` (lists, see
@@ -320,6 +346,7 @@ def build_routes(corpus: Corpus, segments: tuple[list[Route], ...], diags: Diagn
         first = first_at.setdefault(folded, route)
         if first is not route:
             by_path.setdefault(folded, [first]).append(route)
+    _file_as_folder(routes, first_at, corpus, diags)
     clashes = sorted(
         by_path.values(),
         key=lambda cs: (not any(r.template for r in cs), cs[0].path.lower()),

@@ -292,6 +292,21 @@ def parse_bibtex(source: SourceFile, diags: Diagnostics) -> list[RawEntry]:
     return entries
 
 
+def balanced(value: str) -> bool:
+    """Whether the braces of a value pair up, as BibTeX counts them (``\\{`` too). BibTeX requires
+    it even inside a "quoted" value, which bibtexparser does not check: re-emitted in braces, an
+    unbalanced value would end early, and what follows would be read as fields or entries."""
+    depth = 0
+    for ch in value:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
 def _field_value(
     key: str, f: bm.Field, strings: dict[str, str], loc: SourceLocation, diags: Diagnostics
 ) -> tuple[str | None, str | None]:
@@ -305,6 +320,14 @@ def _field_value(
         )
         return None, None
     if f.enclosing != "no-enclosing":
+        if ("{" in value or "}" in value) and not balanced(value):
+            diags.error(
+                loc,
+                f"field '{f.key}' of '{key}' has unbalanced braces: every '{{' inside a value "
+                "needs its '}' (write a brace meant as a character as \\textbraceleft or "
+                "\\textbraceright)",
+            )
+            return None, None
         return value, None
     bare = value.strip()
     swallowed = _FIELD_START.search(value)

@@ -17,7 +17,8 @@ from ketsite.diagnostics import (
 )
 
 #: Characters no source needs and no page should carry: C0/C1 controls except tab and newlines.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: Control characters, and U+FFFE and U+FFFF, which no XML file (the feed, the sitemap) may hold.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 
 #: Source files larger than this are refused: nothing a person writes by hand is this big.
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
@@ -134,20 +135,52 @@ def decode_source(rel: str, path: Path, data: bytes, diags: Diagnostics) -> Sour
         assert first is not None
         more = f" (and {len(controls) - 1} more)" if len(controls) > 1 else ""
         diags.error(location_of_offset(rel, text, first.start()),
-                    f"control character U+{ord(first.group()):04X}{more} in the file; delete it "
+                    f"{'control ' if ord(first.group()) < 0xFFFE else 'non'}character "
+                    f"U+{ord(first.group()):04X}{more} in the file; delete it "
                     "(it is invisible in most editors)")
         text = _CONTROL.sub("\ufffd", text)
     return SourceFile(rel, path, text.replace("\r\n", "\n"))
 
 
-def _files(folder: Path, suffixes: tuple[str, ...]) -> list[str]:
-    """The names of the files of ``folder`` with one of ``suffixes``, sorted. ``os.scandir`` and
-    name strings: a rebuild lists thousands of source files, most unchanged, and making, sorting
-    and statting ``Path`` objects for them cost more than listing them."""
+#: Names Windows refuses for a file or folder, whatever follows their first dot ("con.yaml",
+#: "aux.bib"): a repository holding one cannot be checked out there, nor a site unzipped.
+_WINDOWS_CHARACTERS = '<>:"|?*\\'
+WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(1, 10)}
+                             | {f"lpt{i}" for i in range(1, 10)})
+
+
+def windows_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a file or folder name on Windows, or None."""
+    bad = sorted(set(name) & set(_WINDOWS_CHARACTERS))
+    if bad:
+        return f"'{name}' holds {' '.join(bad)}, which Windows does not allow in a file name"
+    if name.split(".")[0].lower() in WINDOWS_RESERVED:
+        return f"'{name}' is a name Windows reserves for a device"
+    if name.endswith("."):
+        return f"'{name}' ends with '.', which Windows drops (it would be the same as another name)"
+    return None
+
+
+def _outside(path: str, real_root: str) -> bool:
+    """Whether ``path`` (a symbolic link, or inside one) leads out of the project. A link in a pull
+    request could otherwise publish any file of the machine that builds the site, or print its
+    keys in a CI log through ``check``'s messages."""
+    real = os.path.realpath(path)
+    return real != real_root and not real.startswith(real_root + os.sep)
+
+
+def _files(folder: Path, suffixes: tuple[str, ...], real_root: str) -> list[str]:
+    """The names of the files of ``folder`` with one of ``suffixes``, sorted; none leading out of
+    the project (:func:`_unread` reports those). ``os.scandir`` and name strings: a rebuild lists
+    thousands of source files, most unchanged, and making, sorting and statting ``Path`` objects
+    for them cost more than listing them."""
+    if _outside(os.fspath(folder), real_root) and os.path.lexists(folder):
+        return []
     try:
         with os.scandir(folder) as entries:
             return sorted(e.name for e in entries
-                          if e.is_file() and os.path.splitext(e.name)[1].lower() in suffixes)
+                          if e.is_file() and os.path.splitext(e.name)[1].lower() in suffixes
+                          and not (e.is_symlink() and _outside(e.path, real_root)))
     except (FileNotFoundError, NotADirectoryError):
         return []
 
@@ -178,6 +211,11 @@ def _unread(root: Path, rel: str, suffixes: tuple[str, ...], diags: Diagnostics)
     ``rel`` itself being a file. Nothing a contributor adds is dropped without a word. Hidden
     files (``.gitkeep``, ``.DS_Store``) are ignored, unless named like a source (``.yaml``)."""
     folder = os.path.join(root, rel)
+    real_root = os.path.realpath(root)
+    if os.path.lexists(folder) and _outside(folder, real_root):
+        diags.error(SourceLocation(rel), f"{rel} is a symbolic link out of the project; sources "
+                    "are read from the project's own folders only: replace it with a folder")
+        return
     if not os.path.isdir(folder):
         if os.path.lexists(folder):
             diags.error(SourceLocation(rel), f"{rel} is a file, not a folder: its sources are "
@@ -189,7 +227,16 @@ def _unread(root: Path, rel: str, suffixes: tuple[str, ...], diags: Diagnostics)
         suffix = os.path.splitext(name)[1].lower()
         if name.startswith(".") and not name.lower().endswith(suffixes):
             continue
+        if os.path.islink(path) and _outside(path, real_root):
+            diags.error(SourceLocation(f"{rel}/{name}"), "a symbolic link out of the project is "
+                        "not read: sources are the project's own files; copy the file in")
+            continue
         if suffix in suffixes and os.path.isfile(path):
+            problem = windows_problem(name) if rel == "bib" else None  # content: ids, checked
+            if problem is not None:
+                diags.error(SourceLocation(f"{rel}/{name}"),
+                            f"{problem}; rename the file (the repository must check out "
+                            "everywhere)")
             continue  # read (a file name that is not a valid id is reported by its parser)
         if not os.path.exists(path):
             why = "a broken symbolic link; remove it or point it at a file"
@@ -207,6 +254,23 @@ def _unread(root: Path, rel: str, suffixes: tuple[str, ...], diags: Diagnostics)
         diags.error(SourceLocation(f"{rel}/{name}"), f"unexpected entry in {rel}/: {why}")
 
 
+def _links_out(root: Path, real_root: str, rel: str, diags: Diagnostics) -> None:
+    """An error for each symbolic link under the folder ``rel`` (templates: Jinja would read
+    through it) that leads out of the project."""
+    top = os.path.join(root, rel)
+    if os.path.islink(top) and _outside(top, real_root):
+        diags.error(SourceLocation(rel), f"{rel} is a symbolic link out of the project; "
+                    "replace it with a folder")
+        return
+    for folder, dirs, files in os.walk(top):
+        for name in sorted(dirs + files):
+            path = os.path.join(folder, name)
+            if os.path.islink(path) and _outside(path, real_root):
+                diags.error(SourceLocation(os.path.relpath(path, root).replace(os.sep, "/")),
+                            "a symbolic link out of the project is not read: templates are the "
+                            "project's own files; copy the file in")
+
+
 def discover(root: Path, diags: Diagnostics, cache: ReadCache | None = None) -> SourceSet:
     """Read every source file under ``root``. Files of unknown kind in content folders are errors.
 
@@ -221,6 +285,7 @@ def discover(root: Path, diags: Diagnostics, cache: ReadCache | None = None) -> 
         return tuple(f for f in files if f is not None)
 
     content = root / "content"
+    real_root = os.path.realpath(root)
     if not any(os.path.lexists(os.path.join(root, name)) for name in ("bib", "content",
                                                                         "ketsite.yaml")):
         diags.error(SourceLocation("ketsite.yaml"),
@@ -229,7 +294,8 @@ def discover(root: Path, diags: Diagnostics, cache: ReadCache | None = None) -> 
     groups: dict[str, tuple[SourceFile, ...]] = {}
     for kind in CONTENT_KINDS:
         folder = content / kind
-        names = _one_per_id(_files(folder, (".yaml", ".yml")), f"content/{kind}", diags)
+        names = _one_per_id(_files(folder, (".yaml", ".yml"), real_root), f"content/{kind}",
+                            diags)
         groups[kind] = read_all(f"content/{kind}", names)
         _unread(root, f"content/{kind}", (".yaml", ".yml"), diags)
     if content.is_dir():
@@ -241,10 +307,16 @@ def discover(root: Path, diags: Diagnostics, cache: ReadCache | None = None) -> 
                     + ", ".join(f"{k}/" for k in CONTENT_KINDS),
                 )
     _unread(root, "bib", (".bib",), diags)
+    _links_out(root, real_root, "templates", diags)
     config_path = root / "ketsite.yaml"
-    config = read_source(config_path, root, diags) if config_path.is_file() else None
+    if os.path.islink(config_path) and _outside(os.fspath(config_path), real_root):
+        diags.error(SourceLocation("ketsite.yaml"), "ketsite.yaml is a symbolic link out of the "
+                    "project; the configuration is read from the project's own file only")
+        config = None
+    else:
+        config = read_source(config_path, root, diags) if config_path.is_file() else None
     return SourceSet(
-        bib=read_all("bib", _files(root / "bib", (".bib",))),
+        bib=read_all("bib", _files(root / "bib", (".bib",), real_root)),
         reviews=groups["reviews"],
         conditions=groups["conditions"],
         papers=groups["papers"],

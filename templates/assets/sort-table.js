@@ -4,7 +4,8 @@
  * server renders it sorted). With it, every column heading marked `data-sort="number|text"` becomes
  * a button; pressing it sorts the rows by that column (cells may give a `data-sort-value`), and
  * pressing it again reverses the order. `aria-sort` on the heading says which column sorts the
- * table and which way; ties keep the server's order. No inline code, so the site's
+ * table and which way; ties keep the server's order. A cell with nothing recorded (an empty
+ * `data-sort-value`) goes last in either order, in every column. No inline code, so the site's
  * Content-Security-Policy (script-src 'self') holds.
  */
 (function () {
@@ -13,9 +14,10 @@
   function value(row, index, type) {
     var cell = row.cells[index];
     var raw = cell.hasAttribute("data-sort-value") ? cell.getAttribute("data-sort-value") : cell.textContent;
+    if (!raw.trim()) return null;
     if (type === "number") {
       var n = parseFloat(raw);
-      return isNaN(n) ? Number.POSITIVE_INFINITY : n;
+      return isNaN(n) ? null : n;
     }
     return raw.trim().toLowerCase();
   }
@@ -55,8 +57,14 @@
         var sign = direction === "ascending" ? 1 : -1;
         var current = Array.prototype.slice.call(body.rows);
         current.sort(function (a, b) {
-          var c = compare(value(a, index, type), value(b, index, type));
-          if (c !== 0) return sign * c;
+          var va = value(a, index, type);
+          var vb = value(b, index, type);
+          if (va === null || vb === null) {
+            if (va !== vb) return va === null ? 1 : -1;
+          } else {
+            var c = compare(va, vb);
+            if (c !== 0) return sign * c;
+          }
           return Number(a.getAttribute("data-server-order")) - Number(b.getAttribute("data-server-order"));
         });
         current.forEach(function (row) { body.appendChild(row); });

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ketsite import __version__
-from ketsite.diagnostics import Diagnostics
+from ketsite.diagnostics import Diagnostics, Severity
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_TERMINATED = 128 + signal.SIGTERM  # the shell's code for a process ended by SIGTERM
@@ -32,14 +32,14 @@ def _terminated(signum: int, frame: object) -> None:
 
 def _print_diagnostics(diags: Diagnostics) -> None:
     github = os.environ.get("GITHUB_ACTIONS") == "true"
-    for d in diags.sorted():
+    shown = diags.sorted()  # each problem once, however many stages found it
+    for d in shown:
         print(d.format(), file=sys.stderr)
         if github:
             print(d.github_annotation())
-    if diags.items:
-        print(
-            f"{diags.error_count} error(s), {diags.warning_count} warning(s)", file=sys.stderr
-        )
+    if shown:
+        errors = sum(d.severity is Severity.ERROR for d in shown)
+        print(f"{errors} error(s), {len(shown) - errors} warning(s)", file=sys.stderr)
 
 
 def _project_dir(value: str) -> Path:

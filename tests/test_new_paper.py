@@ -200,3 +200,13 @@ def test_usage_errors_exit_2_and_write_nothing(project, args):
     assert proc.returncode == 2, proc.stderr.decode()
     assert "Traceback" not in proc.stderr.decode()
     assert tree(project) == before
+
+
+def test_a_warning_is_said_and_counted_once(project):
+    """The entry is checked alone, then in the project: one unused field is one warning."""
+    proc = new_paper(project, NEW.replace("  doi ", "  urldate = {2024-01-01},\n  doi "))
+    assert proc.returncode == 0, proc.stderr.decode()
+    lines = proc.stderr.decode().splitlines()
+    warnings = [line for line in lines if ": warning: " in line]
+    assert len(warnings) == 1 and "field 'urldate' of 'doe2024ketamine'" in warnings[0], lines
+    assert "0 error(s), 1 warning(s)" in lines

@@ -155,10 +155,21 @@ SLIPS = {
     "unbraced-organisation": ("author = {Agency for Healthcare Research and Quality},",
                               "warning: author of 'slip': 'Agency for Healthcare Research' has "
                               "'for' inside it, as an organisation's name does"),
+    "crossref-html": ("booktitle = {Muscle &amp; Nerve}, author = {Roe, J.},",
+                      "warning: booktitle of 'slip' holds HTML ('&amp;'), which is shown as "
+                      "written"),
     "unknown-command": ("note = {\\foo{bar}}, author = {Roe, J.},",
                         "warning: note of 'slip' uses the LaTeX command \\foo, which ketsite "
                         "does not know"),
 }
+
+
+def test_a_type_a_reference_manager_writes_gets_the_type_to_use(tmp_path, capsys):
+    write_files(tmp_path, {"ketsite.yaml": CONFIG, "bib/a.bib": """
+        @online{web, title = {T}, author = {Roe, J.}, year = {2020}, url = {https://x.org/}}
+    """})
+    assert main(["check", "--src", str(tmp_path)]) == 1
+    assert "unknown entry type @online for 'web' (did you mean @misc?)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("case", sorted(SLIPS))

@@ -93,6 +93,10 @@ def _unique_papers(parsed: ParsedSources, diags: Diagnostics) -> dict[str, Paper
             same = ("the same key" if first.key == paper.key
                     else f"'{first.key}' (keys differ only by case)")
             diags.error(paper.loc, f"citation key '{paper.key}' duplicates {same} at {first.loc}")
+            # and at the first one too: which of the two is new, the files' order does not say
+            again = ("is used again" if first.key == paper.key
+                     else f"is used again as '{paper.key}' (keys differ only by case)")
+            diags.error(first.loc, f"citation key '{first.key}' {again} at {paper.loc}")
             continue
         by_folded[paper.key.lower()] = paper
         papers[paper.key] = paper
@@ -109,6 +113,8 @@ def _unique_papers(parsed: ParsedSources, diags: Diagnostics) -> dict[str, Paper
                     f"{label} {value} of '{paper.key}' is already used by '{other.key}' at "
                     f"{other.field_loc(attr)}; one paper, one entry",
                 )
+                diags.error(other.field_loc(attr), f"{label} of '{other.key}' is used again by "
+                            f"'{paper.key}' at {paper.field_loc(attr)}; one paper, one entry")
             else:
                 seen[value.lower()] = paper
     return papers

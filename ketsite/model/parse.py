@@ -51,6 +51,15 @@ ENTRY_TYPES: dict[str, tuple[str, ...]] = {
     "mastersthesis": (),
 }
 
+#: Types reference managers write that ketsite reads as another (Better BibTeX's ``@online``).
+TYPE_SUGGESTIONS = {"online": "misc", "electronic": "misc", "www": "misc", "webpage": "misc",
+                    "dataset": "misc", "software": "misc", "unpublished": "misc",
+                    "manual": "misc", "booklet": "book", "collection": "book",
+                    "proceedings": "book", "conference": "inproceedings"}
+#: HTML as Crossref's BibTeX carries it (``Muscle &amp; Nerve``, ``<scp>CRPS</scp>``).
+_HTML_IN_FIELD = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{1,6}|#x[0-9a-fA-F]{1,6});|"
+                            r"</?(?:scp|i|b|em|strong|sub|sup|span|mml:\w+|jats:[\w-]+)\b[^<>]*>")
+
 #: Fields ketsite reads; any other is kept in the .bib exports and named in a warning ("not used
 #: by ketsite"), so nothing a contributor writes is ignored without a word.
 KNOWN_FIELDS = frozenset({
@@ -219,7 +228,8 @@ def parse_paper(entry: RawEntry, diags: Diagnostics,
         diags.error(loc, f"citation key {problem}; choose another key")
         ok = False
     if entry.entry_type not in ENTRY_TYPES:
-        close = difflib.get_close_matches(entry.entry_type, list(ENTRY_TYPES), n=1)
+        close = ([TYPE_SUGGESTIONS[entry.entry_type]] if entry.entry_type in TYPE_SUGGESTIONS
+                 else difflib.get_close_matches(entry.entry_type, list(ENTRY_TYPES), n=1))
         hint = f" (did you mean @{close[0]}?)" if close else ""
         diags.error(
             loc, f"unknown entry type @{entry.entry_type} for '{entry.key}'{hint}; "
@@ -305,6 +315,12 @@ def parse_paper(entry: RawEntry, diags: Diagnostics,
             date = f"{year_text}-{month:02d}"  # as if written date = {YYYY-MM}
     for name in DECODED_FIELDS:
         value = fields.get(name)
+        if value and ("&" in value or "<" in value):
+            html = _HTML_IN_FIELD.search(value)
+            if html:
+                diags.warning(where[name], f"{name} of '{entry.key}' holds HTML "
+                              f"('{html.group()}'), which is shown as written: write the plain "
+                              "text (the character itself, no tags)")
         if value and "\\" in value:
             for command in unknown_commands(value):
                 diags.warning(where[name], f"{name} of '{entry.key}' uses the LaTeX command "

@@ -165,9 +165,30 @@ def prime() -> None:
     _converter()
 
 
+_SCRIPTS = str.maketrans("0123456789+-=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎"), str.maketrans(
+    "0123456789+-=()n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿ")
+#: A sub- or superscript of digits and signs in math: one character, or a braced group.
+_SCRIPT = re.compile(r"([_^])(?:\{([0-9+\-=()n]{1,6})\}|([0-9+\-=n]))")
+_MATH = re.compile(r"(?<!\\)\$([^$]*)(?<!\\)\$")
+
+
+def _scripts(text: str) -> str:
+    """``$\\alpha_2$`` → ``$\\alpha₂$``, ``$x^{2+}$`` → ``$x²⁺$`` inside math, where pylatexenc
+    would leave ``_2`` as written."""
+    def one(m: re.Match[str]) -> str:
+        table, chars = _SCRIPTS[m.group(1) == "^"], m.group(2) or m.group(3)
+        if any(ord(c) not in table for c in chars):  # no subscript n: leave it as written
+            return m.group(0)
+        return chars.translate(table)
+
+    return _MATH.sub(lambda m: "$" + _SCRIPT.sub(one, m.group(1)) + "$", text)
+
+
 def decode_with_pylatexenc(text: str) -> str:
     if "\\text" in text:
         text = _SYMBOL.sub(lambda m: SYMBOLS[m.group(1)][1], text)
+    if "$" in text and ("_" in text or "^" in text):
+        text = _scripts(text)
     try:
         return str(_converter().latex_to_text(text))
     except Exception:  # pylatexenc's own failure must not stop a build: show the source text

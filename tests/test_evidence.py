@@ -115,7 +115,7 @@ def test_evidence_table_is_an_accessible_table(bundled_site, corpus):
     assert table["caption"].startswith("Papers on neuropathic pain: study design, year")
     (header,) = table["head"]
     assert [c["text"] for c in header["cells"]] == [
-        "Paper", "Design", "Year", "Population", "n", "Route", "Direction"]
+        "Paper", "Design", "Year", "Population", "n", "Route", "Direction", "Finding"]
     assert all(c["tag"] == "th" and c["attrs"]["scope"] == "col" for c in header["cells"])
     assert header["cells"][1]["attrs"]["aria-sort"] == "ascending"  # the server's order
     rows = condition_evidence(corpus, "neuropathic-pain").rows
@@ -124,12 +124,17 @@ def test_evidence_table_is_an_accessible_table(bundled_site, corpus):
         first = html_row["cells"][0]
         assert first["tag"] == "th" and first["attrs"]["scope"] == "row"
         assert first["links"][0] == f"../../papers/{row.paper.slug}/"
-        assert [c["tag"] for c in html_row["cells"][1:]] == ["td"] * 6
+        assert [c["tag"] for c in html_row["cells"][1:]] == ["td"] * 7
     pickering = [c["text"] for c in table["rows"][0]["cells"]]  # the strongest design now
     assert pickering[1:] == ["Randomised controlled trial", "2020",
                              "Patients with refractory neuropathic pain", "—Not recorded",
-                             "—Not recorded", "—Not recorded"]
+                             "—Not recorded", "—Not recorded", "—Not recorded"]
     assert table["rows"][3]["cells"][1]["hidden"] == "Not annotated"
+    # the finding says what a direction badge cannot: Noppers found no *long-term* effect
+    fibromyalgia = table_by_id(bundled_site / "conditions" / "fibromyalgia" / "index.html",
+                               "evidence")
+    assert "No long-term analgesic effect of a short-term S-ketamine infusion on fibromyalgia " \
+        "pain." in [r["cells"][7]["text"] for r in fibromyalgia["rows"]]
 
 
 def test_retracted_and_corrected_papers_show_a_banner_and_a_badge(scratch_site):

@@ -116,6 +116,16 @@ def _parser() -> MarkdownIt:
 
     md.add_render_rule("heading_open", render_heading)
     md.add_render_rule("heading_close", render_heading)
+
+    def render_image(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+        # A link to the image, not the image: a page loads nothing from another host (a reader
+        # of the offline bundle has no network, and a remote image is a reader-tracking pixel).
+        token = tokens[idx]
+        src = html.escape(str(token.attrGet("src") or ""))
+        alt = html.escape(self.renderInlineAsText(token.children or [], options, env) or "image")
+        return f'<a href="{src}">{alt}</a>'
+
+    md.add_render_rule("image", render_image)
     return md
 
 
@@ -157,19 +167,29 @@ def check_markdown(texts: list[MarkdownText], diags: Diagnostics) -> None:
     for text in texts:
         warned_html = False
         lines = text.text.split("\n")
+        located: dict[str, int] = {}  # fragment → errors placed at it so far (the n-th at the n-th)
         for token, line in _tokens(text.text):
             kind = getattr(token, "type", "")
             if kind in ("link_open", "image"):
                 url = str(token.attrGet("href") or token.attrGet("src") or "")  # type: ignore[attr-defined]
                 if not _validate_link(url):
                     scheme = url.split(":", 1)[0] + ":"
-                    written = next((f for f in (url, scheme) if f in text.text), "") or \
-                        _written_target(text.text, url)
+                    written = (url if url in text.text else _written_target(text.text, url)
+                               or (scheme if scheme in text.text else ""))
+                    fragment = written or lines[min(line, len(lines) - 1)].strip()
+                    nth = located.get(fragment, 0)
+                    located[fragment] = nth + 1
                     diags.error(
-                        _where(text, written or lines[min(line, len(lines) - 1)].strip()),
+                        _where(text, fragment, nth),
                         f"link to '{url[:60]}' in '{text.field}' is not allowed: links may only be "
                         "http:, https:, mailto: or relative (another site: its full https:// "
                         "address)",
+                    )
+                elif kind == "image":
+                    diags.warning(
+                        _where(text, url if url in text.text else ""),
+                        f"image '{url[:60]}' in '{text.field}' is shown as a link to it: pages "
+                        "load nothing from other hosts (the offline bundle has no network)",
                     )
             elif kind in ("html_inline", "html_block") and not warned_html:
                 warned_html = True
@@ -188,15 +208,20 @@ def _written_target(source: str, url: str) -> str:
     """The target of a link as written in ``source`` when it differs from the ``url`` it means
     (``&#106;avascript:…``, ``java&#x09;script:…``), so the error points at the link, not at the
     start of the field."""
-    want = re.sub(r"\s", "", unquote(url).lower())[:12]  # markdown-it percent-encodes
-    for match in _TARGET.finditer(source):
-        raw = match.group(1) or match.group(2)
-        if re.sub(r"\s", "", html.unescape(raw).lower()).startswith(want):
+    want = re.sub(r"\s", "", unquote(url).lower())  # markdown-it percent-encodes
+    raws = [(m.group(1) or m.group(2)) for m in _TARGET.finditer(source)]
+    meant = [re.sub(r"\s", "", html.unescape(unquote(raw)).lower()) for raw in raws]
+    for raw, target in zip(raws, meant, strict=True):  # the whole target (cut at a ')')
+        if target.startswith(want) or (len(target) >= 12 and want.startswith(target)):
+            return raw
+    for raw, target in zip(raws, meant, strict=True):  # else its start
+        if target.startswith(want[:12]):
             return raw
     return ""
 
 
-def _where(text: MarkdownText, fragment: str) -> SourceLocation:
+def _where(text: MarkdownText, fragment: str, nth: int = 0) -> SourceLocation:
+    """Where the ``nth`` ``fragment`` (or the last one, if fewer) is written in the source."""
     if text.locate is not None and fragment and fragment in text.text:
-        return text.locate(fragment, 0)
+        return text.locate(fragment, min(nth, text.text.count(fragment) - 1))
     return text.loc

@@ -148,3 +148,21 @@ def _hrefs(html: str) -> list[str]:
     import re
 
     return re.findall(r'href="([^"]+)"', html)
+
+
+def test_a_markdown_image_is_a_link_to_it_and_each_bad_link_is_located(tmp_path, capsys):
+    root = project(tmp_path, **{"content/papers/fine2020.yaml":
+                                'finding: "See ![a chart](https://x.example/pixel.png) here"\n'})
+    code, _, err = check(capsys, root)
+    assert code == 0
+    assert ("content/papers/fine2020.yaml:1:26: warning: image 'https://x.example/pixel.png' in "
+            "'finding' is shown as a link to it") in err
+    assert not build(root, root / "_site").diagnostics.has_errors
+    html = (root / "_site" / "papers" / "fine2020" / "index.html").read_text(encoding="utf-8")
+    assert '<a href="https://x.example/pixel.png">a chart</a>' in html and "<img" not in html
+    (root / "content/papers/fine2020.yaml").write_text(
+        'finding: "[a](javascript:alert(1)) then [b](&#106;avascript:alert(2))"\n', "utf-8")
+    code, _, err = check(capsys, root)
+    assert code == 1
+    assert "fine2020.yaml:1:15: error: link to 'javascript:alert(1)'" in err
+    assert "fine2020.yaml:1:45: error: link to 'javascript:alert(2)'" in err

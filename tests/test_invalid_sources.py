@@ -115,9 +115,10 @@ def test_all_problems_of_a_run_are_reported_sorted_by_file_then_line(tmp_path, c
     assert code == 1
     lines = diagnostic_lines(err)
     assert [line.split(":")[0] for line in lines] == [
-        "bib/ok.bib", "content/conditions/fibromyalgia.yaml", "content/papers/okfirst2020.yaml",
+        "bib/more.bib", "bib/ok.bib", "content/conditions/fibromyalgia.yaml",
+        "content/papers/okfirst2020.yaml",
     ]
-    assert err.splitlines()[-1] == "3 error(s), 0 warning(s)"
+    assert err.splitlines()[-1] == "4 error(s), 0 warning(s)"
 
 
 def test_a_folder_that_is_no_project_and_a_content_kind_that_is_a_file(tmp_path, capsys):

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sitetools import write_files
 
 from ketsite.build import build
@@ -185,3 +187,20 @@ def test_export_slips_are_reported_at_the_field(tmp_path, capsys, case):
     err = capsys.readouterr().err
     assert f"bib/a.bib:3:3: {message}" in err, err
     assert code == (1 if message.startswith("error") else 0)
+
+
+def _pairs_up(value: str) -> bool:
+    depth = 0
+    for ch in value:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="{}a\\", max_size=12))
+def test_balanced_braces_are_those_that_pair_up_in_order(value):
+    from ketsite.sources.bibtex import balanced
+
+    assert balanced(value) == _pairs_up(value)

@@ -472,7 +472,7 @@ def _file_id(source: SourceFile, diags: Diagnostics, pattern: re.Pattern[str],
         diags.error(SourceLocation(source.rel),
                     f"'{stem}' is a reserved name; choose another file name")
         return None
-    problem = windows_problem(stem)
+    problem = windows_problem(stem, characters=pattern is not KEY_RE)
     if problem is not None:
         diags.error(SourceLocation(source.rel), f"{problem}; choose another file name")
         return None

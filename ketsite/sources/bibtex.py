@@ -292,19 +292,21 @@ def parse_bibtex(source: SourceFile, diags: Diagnostics) -> list[RawEntry]:
     return entries
 
 
+_PAIR = re.compile(r"\{[^{}]*\}")
+
+
 def balanced(value: str) -> bool:
     """Whether the braces of a value pair up, as BibTeX counts them (``\\{`` too). BibTeX requires
     it even inside a "quoted" value, which bibtexparser does not check: re-emitted in braces, an
     unbalanced value would end early, and what follows would be read as fields or entries."""
-    depth = 0
-    for ch in value:
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0
+    if value.count("{") != value.count("}"):
+        return False
+    while "{" in value:  # remove innermost pairs, in C, until none is left (a few passes)
+        inner = _PAIR.sub("", value)
+        if inner == value:
+            return False  # a '}' before its '{'
+        value = inner
+    return "}" not in value
 
 
 def _field_value(

@@ -149,9 +149,11 @@ WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul"} | {f"com{i}" for i in 
                              | {f"lpt{i}" for i in range(1, 10)})
 
 
-def windows_problem(name: str) -> str | None:
-    """Why ``name`` cannot be a file or folder name on Windows, or None."""
-    bad = sorted(set(name) & set(_WINDOWS_CHARACTERS))
+def windows_problem(name: str, characters: bool = True) -> str | None:
+    """Why ``name`` cannot be a file or folder name on Windows, or None. ``characters=False``:
+    not its characters (an annotation file is named by its citation key exactly, which may
+    hold ':')."""
+    bad = sorted(set(name) & set(_WINDOWS_CHARACTERS)) if characters else []
     if bad:
         return f"'{name}' holds {' '.join(bad)}, which Windows does not allow in a file name"
     if name.split(".")[0].lower() in WINDOWS_RESERVED:

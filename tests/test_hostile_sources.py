@@ -102,6 +102,14 @@ def test_a_character_no_xml_file_may_hold_is_refused(tmp_path, capsys):
     assert code == 1
     assert "content/conditions/pain.yaml:1:7: error: 'name' contains the character U+FFFF" in err
     assert "bib/raw.bib:1:50: error: noncharacter U+FFFE in the file" in err
+    # a raw line separator: invisible, and a line break to YAML (every later line would be off)
+    (root / "bib/raw.bib").unlink()
+    (root / "content/conditions/pain.yaml").write_text(
+        "name: Pain\ndescription: a\u2028b\nsynonym: x\n", "utf-8")
+    code, _, err = check(capsys, root)
+    assert code == 1
+    assert "content/conditions/pain.yaml:2:15: error: line separator U+2028 in the file" in err
+    assert "content/conditions/pain.yaml:3:1: error: unknown key 'synonym'" in err
 
 
 def test_names_a_build_or_a_windows_checkout_cannot_write_are_errors_in_check(tmp_path, capsys):

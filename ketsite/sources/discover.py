@@ -17,8 +17,12 @@ from ketsite.diagnostics import (
 )
 
 #: Characters no source needs and no page should carry: C0/C1 controls except tab and newlines.
-#: Control characters, and U+FFFE and U+FFFF, which no XML file (the feed, the sitemap) may hold.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+#: Control characters; U+FFFE and U+FFFF, which no XML file (the feed, the sitemap) may hold; and
+#: the line and paragraph separators U+2028 and U+2029, which YAML counts as line breaks (so every
+#: later line number would be off from the editor's) and which are invisible.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
+_KINDS = {"\u2028": "line separator", "\u2029": "paragraph separator", "\ufffe": "noncharacter",
+          "\uffff": "noncharacter"}
 
 #: Source files larger than this are refused: nothing a person writes by hand is this big.
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
@@ -135,7 +139,7 @@ def decode_source(rel: str, path: Path, data: bytes, diags: Diagnostics) -> Sour
         assert first is not None
         more = f" (and {len(controls) - 1} more)" if len(controls) > 1 else ""
         diags.error(location_of_offset(rel, text, first.start()),
-                    f"{'control ' if ord(first.group()) < 0xFFFE else 'non'}character "
+                    f"{_KINDS.get(first.group(), 'control character')} "
                     f"U+{ord(first.group()):04X}{more} in the file; delete it "
                     "(it is invisible in most editors)")
         text = _CONTROL.sub("\ufffd", text)

@@ -176,13 +176,13 @@ def name_problem(raw: str) -> str | None:
                 "(or 'Family, Jr, Given') and separate names with ' and '")
     if bare.lstrip().startswith(","):
         return f"'{raw}' has no family name before its comma"
-    parts = [p.strip() for p in bare.split(",")]
-    if "," not in bare and len(words) == 2 and _INITIALS_ONLY.match(words[1]) and (
+    if len(words) == 2 and "," not in bare and _INITIALS_ONLY.match(words[1]) and (
             words[0][:1].isupper() and not words[0].isupper()):
         return (f"'{raw}' reads as given name '{words[0]}', family name '{words[1]}': for "
                 f"PubMed's 'Family Initials' write '{words[0]}, "
                 f"{' '.join(c + '.' for c in words[1])}'")
-    if len(parts) == 3 and parts[2].rstrip(".").lower() in _SUFFIXES and (
+    parts = [p.strip() for p in bare.split(",")] if bare.count(",") == 2 else ()
+    if parts and parts[2].rstrip(".").lower() in _SUFFIXES and (
             parts[1].rstrip(".").lower() not in _SUFFIXES):
         return (f"'{raw}' puts the suffix last, where BibTeX expects the given name: write "
                 f"'{parts[0]}, {parts[2]}, {parts[1]}' (Family, Suffix, Given)")

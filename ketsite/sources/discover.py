@@ -149,6 +149,7 @@ def decode_source(rel: str, path: Path, data: bytes, diags: Diagnostics) -> Sour
 #: Names Windows refuses for a file or folder, whatever follows their first dot ("con.yaml",
 #: "aux.bib"): a repository holding one cannot be checked out there, nor a site unzipped.
 _WINDOWS_CHARACTERS = '<>:"|?*\\'
+_WINDOWS_BAD = re.compile(r'[<>:"|?*\\]')
 WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(1, 10)}
                              | {f"lpt{i}" for i in range(1, 10)})
 
@@ -157,10 +158,11 @@ def windows_problem(name: str, characters: bool = True) -> str | None:
     """Why ``name`` cannot be a file or folder name on Windows, or None. ``characters=False``:
     not its characters (an annotation file is named by its citation key exactly, which may
     hold ':')."""
-    bad = sorted(set(name) & set(_WINDOWS_CHARACTERS)) if characters else []
-    if bad:
+    if characters and _WINDOWS_BAD.search(name):
+        bad = sorted(set(name) & set(_WINDOWS_CHARACTERS))
         return f"'{name}' holds {' '.join(bad)}, which Windows does not allow in a file name"
-    if name.split(".")[0].lower() in WINDOWS_RESERVED:
+    stem = name.partition(".")[0]
+    if len(stem) <= 4 and stem.lower() in WINDOWS_RESERVED:
         return f"'{name}' is a name Windows reserves for a device"
     if name.endswith("."):
         return f"'{name}' ends with '.', which Windows drops (it would be the same as another name)"

@@ -161,7 +161,8 @@ def test_a_range_of_one_page_is_that_page(corpus):
 
 
 @pytest.mark.parametrize(("page", "vancouver"), [
-    ("1-10", "1–10"), ("98-102", "98–102"), ("287-293", "287–93"), ("5", "5")])
+    ("1-10", "1–10"), ("98-102", "98–102"), ("287-293", "287–93"), ("5", "5"),
+    ("S1-S10", "S1–10"), ("e9-e10", "e9–10"), ("S240-S252", "S240–52")])
 def test_vancouver_shortens_page_ranges_as_csl_says(page, vancouver):
     """NLM's minimal ranges drop only the digits two pages of one length share: citeproc-py made
     1–10 "1–0" and 98–102 "98–02"."""

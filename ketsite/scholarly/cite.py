@@ -140,16 +140,24 @@ def _fix_localized_date_delimiter() -> None:
 _fix_localized_date_delimiter()
 
 
+_PREFIXED = re.compile(r"(\D*)(\d+)$")
+
+
 def _fix_minimal_page_range() -> None:
     """citeproc-py shortens a range by the digits its pages share from the left: for NLM's
     "minimal" format, 1–10 became "1–0" and 98–102 "98–02". CSL shortens only pages of one
-    length (a longer last page is given whole); this gives it whole then."""
+    length (a longer last page is given whole, without a prefix both pages share); this gives it
+    whole then."""
     original = model.FormatNumber._format_last_page
     if getattr(original, "_ketsite_fixed", False):
         return
 
     def _format_last_page(self, first, last):  # type: ignore[no-untyped-def]
         if len(first) != len(last):
+            # "S1–S10" is "S1–10", as citeproc-js and NLM give it: a shared prefix is not repeated
+            a, b = _PREFIXED.match(first), _PREFIXED.match(last)
+            if a and b and a.group(1) and a.group(1) == b.group(1):
+                return b.group(2)
             return last
         return original(self, first, last)
 

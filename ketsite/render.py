@@ -157,6 +157,27 @@ class PageHelpers:
     def paper(self, key: str) -> str:
         return self.link("paper", key)
 
+    def title(self, paper: Paper) -> Markup:
+        """The paper's title, marked with its language where that is not the site's (a screen
+        reader reads it in that language); a translation in brackets after it, as PubMed gives
+        one ("… [Low doses ketamine]"), stays in the site's language."""
+        return self.in_language(paper, paper.title)
+
+    def in_language(self, paper: Paper, text: str) -> Markup:
+        """``text`` (the title, or a quotation of it) in the paper's language, as :meth:`title`."""
+        lang = paper.lang
+        site = self.ctx.config.language
+        if not lang or lang.split("-")[0] == site.split("-")[0]:
+            return Markup(_escape_str(text))  # noqa: S704 — escaped
+        own, translated = text, ""
+        if text.endswith("]") and " [" in text:
+            cut = text.rindex(" [")
+            own, translated = text[:cut], text[cut:]
+        html = f'<span lang="{_escape_str(lang)}">{_escape_str(own)}</span>'
+        if translated:
+            html += f' <span lang="{_escape_str(site)}">{_escape_str(translated.lstrip())}</span>'
+        return Markup(html)  # noqa: S704 — every part escaped
+
     def file(self, path: str) -> str:
         """A link to any output file by its site-relative path."""
         return self._href(path)

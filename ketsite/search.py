@@ -36,7 +36,7 @@ PATH = "assets/search-index.js"
 TYPES = (("review", "Reviews", "review"), ("condition", "Conditions", "condition"),
          ("paper", "Papers", "paper"), ("author", "Authors", "author"))
 FIELDS = ("title", "authors", "journal", "year", "ids", "text", "topics")
-STORE = ("type", "title", "path", "meta")
+STORE = ("type", "title", "path", "meta", "lang")
 BOOST = {"title": 3, "authors": 2, "ids": 2, "topics": 1.5, "journal": 1, "year": 1, "text": 0.5}
 
 
@@ -64,6 +64,7 @@ def review_document(rid: str, review: Review, paper: Paper, conditions: tuple[Co
     text += [f"{s.heading}: {s.text}" for s in review.abstract]
     return {
         "id": f"review:{rid}", "type": "review", "title": paper.title, "path": path,
+        "lang": paper.lang or "",
         "meta": " · ".join(x for x in (_byline(paper), str(paper.year),
                                        f"{len(review.references)} references") if x),
         "authors": _names(paper), "journal": paper.container or "", "year": str(paper.year),
@@ -74,7 +75,7 @@ def review_document(rid: str, review: Review, paper: Paper, conditions: tuple[Co
 
 def condition_document(cid: str, condition: Condition, n: int, path: str) -> dict[str, str]:
     return {
-        "id": f"condition:{cid}", "type": "condition", "title": condition.name,
+        "id": f"condition:{cid}", "type": "condition", "title": condition.name, "lang": "",
         "path": path, "meta": f"{n} paper{'s' * (n != 1)}",
         "authors": "", "journal": "", "year": "", "ids": cid,
         "text": condition.description, "topics": "; ".join(condition.synonyms),
@@ -91,6 +92,7 @@ def paper_document(key: str, paper: Paper, annotation: Annotation | None,
                  DESIGNS[annotation.design][0] if annotation.design else None]
     return {
         "id": f"paper:{key}", "type": "paper", "title": paper.title, "path": path,
+        "lang": paper.lang or "",
         "meta": " · ".join(x for x in (_byline(paper), paper.container, str(paper.year)) if x),
         "authors": _names(paper), "journal": paper.container or "", "year": str(paper.year),
         "ids": _ids(paper), "text": "\n".join(t for t in text if t),
@@ -101,7 +103,7 @@ def paper_document(key: str, paper: Paper, annotation: Annotation | None,
 
 def author_document(aid: str, author: Author, n: int, path: str) -> dict[str, str]:
     return {
-        "id": f"author:{aid}", "type": "author", "title": author.name.display,
+        "id": f"author:{aid}", "type": "author", "title": author.name.display, "lang": "",
         "path": path, "meta": f"{n} paper{'s' * (n != 1)}",
         "authors": "; ".join(author.spellings), "journal": "", "year": "",
         "ids": author.orcid or "", "text": author.affiliation or "", "topics": "",

@@ -187,6 +187,13 @@ def test_search_knows_a_clinicians_abbreviations_and_the_recorded_route(page, of
         expect(page.locator("#search-status")).to_contain_text(f"\u201c{query}\u201d")
         return set(papers.all_inner_texts())
 
+    # a result in another language is marked so, its bracketed translation in the page's
+    box.fill("faibles")
+    first = papers.first
+    expect(first.locator('span[lang="fr"]')).to_have_text(
+        "Kétamine à faibles doses: Antihyperalgésique, non analgésique")
+    expect(first.locator('span[lang="en"]')).to_have_text(
+        "[Low doses ketamine: Antihyperalgesic, non-analgesic]")
     spelled, short = titles("intravenous ketamine"), titles("IV ketamine")
     assert spelled and spelled <= short
     assert not any(" IV " in f" {t} " for t in short)

@@ -153,3 +153,25 @@ def test_what_readers_and_screen_readers_are_told(site):
     # the seed reviews' aim, methods and conclusion are their abstract's words: not shown twice
     for rid in ("israel-2021", "spitaleri-2025"):
         assert 'id="h-aim"' not in (site / "reviews" / rid / "index.html").read_text("utf-8")
+
+
+def test_a_title_in_another_language_is_marked_so_wherever_it_is_shown(site):
+    """A screen reader reads Richebé 2005's French title in French, and the English translation
+    PubMed gives after it in brackets in English: on its page, in lists, in the matrix."""
+    french = ('<span lang="fr">Kétamine à faibles doses: Antihyperalgésique, non analgésique'
+              '</span> <span lang="en">[Low doses ketamine: Antihyperalgesic, non-analgesic]</span>')
+    page = (site / "papers" / "richebe2005ketamine" / "index.html").read_text(encoding="utf-8")
+    assert f'<h1 dir="auto">{french}</h1>' in page
+    assert f"<q>{french}</q>" in page  # the annotation's quotation of it
+    for listing in ("reviews/spitaleri-2025/index.html", "conditions/cancer-pain/index.html",
+                    "reviews/index.html"):
+        assert french in (site / listing).read_text(encoding="utf-8"), listing
+    noppers = (site / "papers" / "noppers2011absence" / "index.html").read_text(encoding="utf-8")
+    assert 'lang="' not in noppers.split("<body", 1)[1]  # an English title on an English site
+
+
+def test_language_names_and_codes_become_one_tag():
+    from ketsite.model.languages import bcp47
+
+    assert [bcp47(v) for v in ("fr", "FR", "fre", "French", "pt-BR", "pt_br", "Klingon", "")] == [
+        "fr", "fr", "fr", "fr", "pt-BR", "pt-br", None, None]

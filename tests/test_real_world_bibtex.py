@@ -160,6 +160,9 @@ SLIPS = {
     "crossref-html": ("booktitle = {Muscle &amp; Nerve}, author = {Roe, J.},",
                       "warning: booktitle of 'slip' holds HTML ('&amp;'), which is shown as "
                       "written"),
+    "unknown-language": ("language = {Klingon}, author = {Roe, J.},",
+                         "warning: language of 'slip' is not one ketsite knows: 'Klingon'; "
+                         "write its ISO 639 code"),
     "unknown-command": ("note = {\\foo{bar}}, author = {Roe, J.},",
                         "warning: note of 'slip' uses the LaTeX command \\foo, which ketsite "
                         "does not know"),

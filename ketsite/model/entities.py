@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ketsite.diagnostics import SourceLocation
+from ketsite.model.languages import bcp47
 
 DESIGNS: dict[str, tuple[str, str]] = {
     # id: (label, plain-language explanation); ordered strongest evidence first.
@@ -167,6 +168,11 @@ class Paper:
     @property
     def container(self) -> str | None:
         return self.journal or self.booktitle
+
+    @property
+    def lang(self) -> str | None:
+        """The BCP 47 tag of the work's ``language`` (``French`` → ``fr``), or None."""
+        return bcp47(self.language)
 
     @property
     def first_page(self) -> str | None:

@@ -29,6 +29,7 @@ from ketsite.model.entities import (
     Reference,
     Review,
 )
+from ketsite.model.languages import bcp47
 from ketsite.model.names import identity, parse_name_text
 from ketsite.model.schema import ID_RE, KEY_RE, Field, Located, read_fields
 from ketsite.sources.bibtex import MONTHS, RawEntry, raw_names, split_names
@@ -313,6 +314,10 @@ def parse_paper(entry: RawEntry, diags: Diagnostics,
                           f"'{fields['month'].strip()}'; write 1 to 12 or jan to dec")
         elif not date and year_text and not rejected & {"date"}:
             date = f"{year_text}-{month:02d}"  # as if written date = {YYYY-MM}
+    if fields.get("language", "").strip() and bcp47(latex_to_unicode(fields["language"])) is None:
+        diags.warning(where["language"], f"language of '{entry.key}' is not one ketsite knows: "
+                      f"'{fields['language'].strip()}'; write its ISO 639 code (fr, de, es…) so "
+                      "pages can mark the title's language")
     for name in DECODED_FIELDS:
         value = fields.get(name)
         if value and ("&" in value or "<" in value):

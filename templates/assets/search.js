@@ -123,6 +123,21 @@
     return node;
   }
 
+  /* A title in its own language (a screen reader reads it so), a translation in brackets after
+     it in the page's, as the site's pages mark them. */
+  function titleIn(link, title, lang) {
+    var cut = /\]$/.test(title) ? title.lastIndexOf(" [") : -1;
+    var own = el("span", null, cut > 0 ? title.slice(0, cut) : title);
+    own.lang = lang;
+    link.appendChild(own);
+    if (cut > 0) {
+      var translated = el("span", null, title.slice(cut + 1));
+      translated.lang = document.documentElement.lang;
+      link.appendChild(document.createTextNode(" "));
+      link.appendChild(translated);
+    }
+  }
+
   function plural(n, word) {
     return n + " " + word + (n === 1 ? "" : "s");
   }
@@ -146,7 +161,8 @@
       var list = el("ul", "result-list");
       group.hits.forEach(function (hit) {
         var item = el("li");
-        var link = el("a", "result-link", hit.title);
+        var link = el("a", "result-link", hit.lang ? null : hit.title);
+        if (hit.lang) { titleIn(link, hit.title, hit.lang); }
         link.href = href(hit.path);
         item.appendChild(link);
         if (hit.meta) {

@@ -70,7 +70,8 @@
         current.forEach(function (row) { body.appendChild(row); });
         headings.forEach(function (other) { other.removeAttribute("aria-sort"); });
         th.setAttribute("aria-sort", direction);
-        status.textContent = "Sorted by " + button.textContent.trim() + ", " + direction + ".";
+        var name = th.getAttribute("data-sort-label") || button.textContent.trim();
+        status.textContent = "Sorted by " + name + ", " + direction + ".";
       });
     });
     table.classList.add("is-sortable");

@@ -159,7 +159,8 @@ def test_a_title_in_another_language_is_marked_so_wherever_it_is_shown(site):
     """A screen reader reads Richebé 2005's French title in French, and the English translation
     PubMed gives after it in brackets in English: on its page, in lists, in the matrix."""
     french = ('<span lang="fr">Kétamine à faibles doses: Antihyperalgésique, non analgésique'
-              '</span> <span lang="en">[Low doses ketamine: Antihyperalgesic, non-analgesic]</span>')
+              '</span> <span lang="en">[Low doses ketamine: Antihyperalgesic, non-analgesic]'
+              '</span>')
     page = (site / "papers" / "richebe2005ketamine" / "index.html").read_text(encoding="utf-8")
     assert f'<h1 dir="auto">{french}</h1>' in page
     assert f"<q>{french}</q>" in page  # the annotation's quotation of it

@@ -72,14 +72,14 @@ def test_template_error_is_a_located_error_and_leaves_the_output_untouched(built
     template = project / "templates" / "paper.html"
     original = template.read_text(encoding="utf-8")
     try:
-        template.write_text(original.replace("{{ p.title }}</h1>",
+        template.write_text(original.replace("{{ h.title(p) }}</h1>",
                                              "{{ p.no_such_field }}</h1>"), encoding="utf-8")
         assert main(["build", "--src", str(project), "--out", str(out)]) == 1
     finally:
         template.write_text(original, encoding="utf-8")
     err = capsys.readouterr().err
     line = next(n for n, text in enumerate(original.splitlines(), 1)
-                if "{{ p.title }}</h1>" in text)
+                if "{{ h.title(p) }}</h1>" in text)
     assert f"templates/paper.html:{line}:1: error: template error while rendering papers/" in err
     assert "no_such_field" in err and "Traceback" not in err
     assert snapshot(out) == before

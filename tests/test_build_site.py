@@ -138,7 +138,7 @@ def test_cli_build_reports_pages_and_exit_code(tmp_path):
 def test_what_readers_and_screen_readers_are_told(site):
     """Language, direction, units, place and counts, as the reader review asked for."""
     richebe = (site / "papers" / "richebe2005ketamine" / "index.html").read_text(encoding="utf-8")
-    assert '<h1 dir="auto" lang="fr">Kétamine à faibles doses' in richebe  # BibTeX language
+    assert '<h1 dir="auto"><span lang="fr">Kétamine à faibles doses' in richebe  # BibTeX language
     paper = (site / "papers" / "campbellfleming2008use" / "index.html").read_text(encoding="utf-8")
     # below an index, its section link is where the reader is, not the page itself
     assert '<a href="../" aria-current="true">Papers</a>' in paper

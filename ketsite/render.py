@@ -163,6 +163,21 @@ class PageHelpers:
         one ("… [Low doses ketamine]"), stays in the site's language."""
         return self.in_language(paper, paper.title)
 
+    def reference(self, paper: Paper, html: Markup) -> Markup:
+        """A formatted reference of the cite panel with the paper's title in its language, where
+        that is not the site's (the rest of a reference, names and numbers, is in none)."""
+        lang = paper.lang
+        if not lang or lang.split("-")[0] == self.ctx.config.language.split("-")[0]:
+            return html
+        own = paper.title
+        if own.endswith("]") and " [" in own:
+            own = own[:own.rindex(" [")]
+        escaped = _escape_str(own)
+        if escaped not in html:  # the style changed its case: leave the reference as it is
+            return html
+        marked = f'<span lang="{_escape_str(lang)}">{escaped}</span>'
+        return Markup(str(html).replace(escaped, marked, 1))  # noqa: S704 — escaped parts
+
     def in_language(self, paper: Paper, text: str) -> Markup:
         """``text`` (the title, or a quotation of it) in the paper's language, as :meth:`title`."""
         lang = paper.lang

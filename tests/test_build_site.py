@@ -164,6 +164,12 @@ def test_a_title_in_another_language_is_marked_so_wherever_it_is_shown(site):
     page = (site / "papers" / "richebe2005ketamine" / "index.html").read_text(encoding="utf-8")
     assert f'<h1 dir="auto">{french}</h1>' in page
     assert f"<q>{french}</q>" in page  # the annotation's quotation of it
+    for style in ("apa", "vancouver"):  # the cite panel: the title, not the names and numbers
+        name = "Richebé, P" if style == "apa" else "Richebé P"
+        assert f'id="cite-{style}">{name}' in page
+        reference = page.split(f'id="cite-{style}">', 1)[1].split("</p>", 1)[0]
+        assert '<span lang="fr">Kétamine à faibles doses: Antihyperalgésique, non ' \
+            'analgésique</span> [Low doses' in reference
     for listing in ("reviews/spitaleri-2025/index.html", "conditions/cancer-pain/index.html",
                     "reviews/index.html"):
         assert french in (site / listing).read_text(encoding="utf-8"), listing

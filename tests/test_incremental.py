@@ -806,3 +806,20 @@ def test_a_damaged_state_file_means_a_full_build_never_a_failed_one(library, tmp
     result = Builder(library, out, persist_state=True).build()
     assert result.mode == "full" and not result.diagnostics.has_errors
     assert tree(out) == full_build(library, tmp_path / "clean")
+
+
+def test_a_condition_that_gains_its_first_paper_gets_its_export_files(library, tmp_path):
+    """A condition with no papers has no export files; its first paper brings them, in an
+    incremental build as in a full one."""
+    out = tmp_path / "site"
+    empty = library / "content" / "conditions" / "new-condition.yaml"
+    empty.write_text("name: New condition\ndescription: Nothing yet.\npapers: []\n")
+    assert not build(library, out, incremental=True, jobs=1).diagnostics.has_errors
+    assert not list((out / "conditions" / "new-condition").glob("new-condition.*"))
+    empty.write_text("name: New condition\ndescription: One paper.\n"
+                     f"papers:\n  - {_unreferenced_key(library)}\n")
+    result = build(library, out, incremental=True, jobs=1)
+    assert result.mode == "incremental" and not result.diagnostics.has_errors
+    assert tree(out) == full_build(library, tmp_path / "full")
+    assert {p.suffix for p in (out / "conditions" / "new-condition").glob("new-condition.*")} == {
+        ".bib", ".ris", ".json"}

@@ -55,6 +55,12 @@ ENTRIES = r"""
       year = {2019},
       pages = {1--10},
     }
+    @book{edited2001,
+      editor = {Kre{\ss}, Hans Georg},
+      title = {Ketamin},
+      publisher = {Springer},
+      year = {2001},
+    }
     @phdthesis{thesis2010,
       title = {A thesis},
       author = {Roe, John},
@@ -118,6 +124,17 @@ def test_a_one_hyphen_page_range_is_a_range(site):
     assert csl(site, "zotero2014")["page"] == "357-367"
 
 
+def test_a_prefixed_page_range_keeps_its_prefix_on_the_last_page():
+    from ketsite.diagnostics import SourceLocation
+    from ketsite.model.entities import Paper
+
+    def last(pages: str) -> str | None:
+        return Paper("k", "k", "article", "T", 2020, (), SourceLocation("x"), pages=pages).last_page
+
+    assert [last(p) for p in ("S1–10", "S45–S52", "287–93", "e9–e10", "12")] == [
+        "S10", "S52", "293", "e10", None]
+
+
 def test_urls_as_mendeley_and_crossref_write_them(site):
     assert csl(site, "zotero2014")["URL"] == "https://example.org/a_b?x=1&y=2"
     assert csl(site, "crossref2017")["URL"] == (
@@ -134,6 +151,16 @@ def test_a_title_ending_in_a_question_mark_gets_no_extra_full_stop(site):
     for style in ("apa", "vancouver"):
         text = cite(site, "crossref2017", style)
         assert "chronic pain? " in text and "?." not in text, text
+
+
+def test_an_edited_book_credits_its_editors_as_editors(site):
+    assert cite(site, "edited2001", "apa") == (
+        "Kreß, H. G. (Ed.). (2001). <i>Ketamin</i>. Springer.")
+    assert cite(site, "edited2001", "vancouver") == "Kreß HG, editor. Ketamin. Springer; 2001."
+    item = csl(site, "edited2001")
+    assert item["editor"] == [{"family": "Kreß", "given": "Hans Georg"}] and "author" not in item
+    ris = (site / "papers" / "edited2001" / "edited2001.ris").read_text(encoding="utf-8")
+    assert "A2  - Kreß, Hans Georg" in ris and "AU  - " not in ris
 
 
 def test_apa_editor_labels_thesis_and_report_descriptions(site):
@@ -160,6 +187,9 @@ SLIPS = {
     "crossref-html": ("booktitle = {Muscle &amp; Nerve}, author = {Roe, J.},",
                       "warning: booktitle of 'slip' holds HTML ('&amp;'), which is shown as "
                       "written"),
+    "organisation-word": ("author = {World Health Organization},",
+                          "warning: author of 'slip': 'World Health Organization' has the word "
+                          "'Organization', as an organisation's name does"),
     "unknown-language": ("language = {Klingon}, author = {Roe, J.},",
                          "warning: language of 'slip' is not one ketsite knows: 'Klingon'; "
                          "write its ISO 639 code"),

@@ -123,9 +123,13 @@ class Paper:
     entry_type: str
     title: str
     year: int
+    #: The people credited: the authors, or the editors of a work that names no author.
     authors: tuple[Credit, ...]
     loc: SourceLocation
+    #: Editors of a work that also has authors (a chapter's book).
     editors: tuple[PersonName, ...] = ()
+    #: Whether ``authors`` are editors: an edited book with no ``author`` field.
+    edited: bool = False
     date: str | None = None
     journal: str | None = None
     booktitle: str | None = None
@@ -184,9 +188,15 @@ class Paper:
         if not self.pages or "–" not in self.pages:
             return None
         first, last = (p.strip() for p in self.pages.split("–", 1))
+        prefix = first.rstrip("0123456789")  # "S1–10" is S1 to S10
+        digits = first[len(prefix):]
+        if prefix and prefix.isalpha() and digits and last.isdigit():
+            first = digits
+        else:
+            prefix = ""
         if first.isdigit() and last.isdigit() and len(last) < len(first):
-            return first[: len(first) - len(last)] + last
-        return last
+            return prefix + first[: len(first) - len(last)] + last
+        return prefix + last
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,14 @@ _BRACED = re.compile(r"\{[^{}]*\}")
 
 
 _INITIALS_ONLY = re.compile(r"^[A-Z]{1,3}$")
+#: Words of organisations' names, which a person's name does not hold.
+_ORGANISATION_WORDS = frozenset({
+    "organization", "organisation", "association", "society", "institute", "agency", "group",
+    "collaboration", "committee", "council", "consortium", "foundation", "network",
+    "department", "university", "centre", "center", "board", "commission", "federation",
+    "academy", "college", "ministry", "service", "services", "initiative", "alliance",
+    "working", "task", "force", "panel", "office", "investigators", "trialists",
+})
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v"})
 #: Lower-case words that belong to personal names (van der Velzen, de la Cruz, bin Said).
 _PARTICLES = frozenset({
@@ -197,10 +205,12 @@ def name_warning(raw: str) -> str | None:
         return None
     words = raw.split()
     odd = [w for w in words[1:-1] if w.islower() and w not in _PARTICLES]
-    if len(words) >= 3 and odd:
-        return (f"'{raw}' has '{odd[0]}' inside it, as an organisation's name does: write a "
-                "corporate author in double braces, as in {{Agency for Healthcare Research and "
-                "Quality}}, or it is cut into two people at its ' and '")
+    named = [w for w in words if w.lower().strip(".,") in _ORGANISATION_WORDS]
+    if len(words) >= 3 and (odd or named):
+        why = f"has '{odd[0]}' inside it" if odd else f"has the word '{named[0]}'"
+        return (f"'{raw}' {why}, as an organisation's name does: write a corporate author in "
+                "double braces, as in {{World Health Organization}}, or BibTeX reads it as a "
+                "person (its last word the family name) and cuts it at any ' and '")
     return None
 
 
@@ -299,7 +309,7 @@ def parse_paper(entry: RawEntry, diags: Diagnostics,
     pmcid = checked("pmcid", PMCID_RE, "PMC followed by digits, like PMC6676152",
                     lambda v: v if v.upper().startswith("PMC") else "PMC" + v)
     url = checked("url", URL_RE, "an http:// or https:// URL", _url)
-    date = checked("date", DATE_RE, "YYYY-MM-DD or YYYY-MM")
+    date = checked("date", DATE_RE, "YYYY-MM-DD, YYYY-MM or YYYY")
     if date and not _real_date(date):
         diags.error(where["date"], f"date {date} of '{entry.key}' does not exist in the calendar")
         ok = False
@@ -366,6 +376,7 @@ def parse_paper(entry: RawEntry, diags: Diagnostics,
         year=int(year_text),
         authors=tuple(Credit(n, identity(n)) for n in credited),
         editors=editors if authors else (),
+        edited=not authors,
         loc=loc,
         date=date,
         journal=text("journal") or text("journaltitle"),

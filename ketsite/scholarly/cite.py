@@ -39,6 +39,7 @@ from citeproc import (
     CitationStylesStyle,
     model,
 )
+from citeproc.source import VariableError
 from citeproc.source.json import CiteProcJSON
 from markupsafe import Markup
 
@@ -166,6 +167,40 @@ def _fix_minimal_page_range() -> None:
 
 
 _fix_minimal_page_range()
+
+
+def _fix_substituted_names() -> None:
+    """CSL: a variable that ``cs:substitute`` rendered in place of the author is suppressed in the
+    rest of the reference. citeproc-py records it but checks only ``cs:text``, so an edited book
+    printed its editors twice ("Kreß HG, editor. Edited book. Kreß HG, editor."); ``cs:names``
+    now leaves out the variables recorded, as citeproc-js does."""
+    original = model.Names.process
+    if getattr(original, "_ketsite_fixed", False):
+        return
+
+    def process(self, item, names_context=None, context=None, **kwargs):  # type: ignore[no-untyped-def]
+        layout = context.get_layout() if context is not None else None
+        repressed = getattr(layout, "repressed", None) if layout is not None else None
+        done = repressed.get(self.tag) if repressed else None
+        if done:
+            written = self.get("variable", "")
+            gone = {v for entry in done if entry for v in entry.split()}
+            kept = [v for v in written.split() if v not in gone]
+            if len(kept) != len(written.split()):
+                if not kept:
+                    raise VariableError
+                self.set("variable", " ".join(kept))
+                try:
+                    return original(self, item, names_context, context, **kwargs)
+                finally:
+                    self.set("variable", written)
+        return original(self, item, names_context, context, **kwargs)
+
+    process._ketsite_fixed = True  # type: ignore[attr-defined]
+    model.Names.process = process
+
+
+_fix_substituted_names()
 
 
 def speedups_enabled() -> bool:

@@ -75,7 +75,7 @@ def csl_item(paper: Paper) -> dict[str, object]:
     item["title"] = paper.title
     names = [csl_name(c.name) for c in paper.authors]
     if names:
-        item["author"] = names
+        item["editor" if paper.edited else "author"] = names
     if paper.editors:
         item["editor"] = [csl_name(n) for n in paper.editors]
     item["issued"] = {"date-parts": [date_parts(paper)]}

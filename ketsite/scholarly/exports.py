@@ -66,7 +66,7 @@ def _ris_line(tag: str, value: str) -> str:
 def ris_record(paper: Paper) -> str:
     """One RIS record (the tags Zotero, EndNote and Mendeley read), ending with ``ER``."""
     lines = [_ris_line("TY", RIS_TYPES.get(paper.entry_type, "GEN"))]
-    lines += [_ris_line("AU", c.name.inverted) for c in paper.authors]
+    lines += [_ris_line("A2" if paper.edited else "AU", c.name.inverted) for c in paper.authors]
     lines += [_ris_line("A2", n.inverted) for n in paper.editors]
     lines.append(_ris_line("TI", paper.title))
     if paper.container:
@@ -183,7 +183,8 @@ def _folders(corpus: Corpus) -> list[tuple[str, str, str]]:
         paper = papers[key]
         out.append((f"paper:{key}", f"papers/{paper.slug}/{paper.slug}", paper.loc.path))
     for cid, condition in corpus.conditions.items():
-        out.append((f"condition:{cid}", f"conditions/{cid}/{cid}", condition.loc.path))
+        if own_files(corpus, f"condition:{cid}"):
+            out.append((f"condition:{cid}", f"conditions/{cid}/{cid}", condition.loc.path))
     for aid, author in corpus.authors.items():
         if own_files(corpus, f"author:{aid}"):
             out.append((f"author:{aid}", f"authors/{aid}/{aid}", author.loc.path))
@@ -198,6 +199,8 @@ def own_files(corpus: Corpus, ident: str) -> bool:
     this is a third of a large site's files); their page links to the paper's files, to be saved
     under the author's name (:func:`saved_as`)."""
     scope, _, value = ident.partition(":")
+    if scope == "condition":  # none without papers: empty files offer nothing
+        return bool(corpus.papers_by_condition.get(value))
     return scope != "author" or len(corpus.papers_by_author.get(value, ())) != 1
 
 

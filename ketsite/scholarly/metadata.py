@@ -149,7 +149,7 @@ def paper_jsonld(paper: Paper, h: Any) -> Markup:
         "url": url,
         "name": paper.title,
         "headline": paper.title,
-        "author": [
+        "editor" if paper.edited else "author": [
             _agent(c.name, corpus.authors.get(c.author_id), _absolute(h, "author", c.author_id))
             for c in paper.authors
         ],

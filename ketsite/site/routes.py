@@ -231,7 +231,9 @@ def entity_signature(corpus: Corpus, kept: EntityRoutes | None = None) -> tuple[
         list(map(attrgetter("loc.path"), by_key)),
         sorted(zip(annotations, map(attrgetter("loc.path"), annotations.values()), strict=True)),
         authors_part,
-        [(k, c.loc.path) for k, c in corpus.conditions.items()],
+        # a condition with no papers has no export files (exports.own_files)
+        [(k, c.loc.path, bool(corpus.papers_by_condition.get(k)))
+         for k, c in corpus.conditions.items()],
         [(k, r.loc.path) for k, r in corpus.reviews.items()],
     )
 

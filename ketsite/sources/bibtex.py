@@ -254,6 +254,11 @@ def parse_bibtex(source: SourceFile, diags: Diagnostics) -> list[RawEntry]:
     for block in library.failed_blocks:
         loc, message = _failed(block, capture.messages, lines)
         diags.error(loc, message)
+        if isinstance(block, bm.DuplicateBlockKeyBlock) and block.previous_block.start_line \
+                is not None:  # at the first one too: which of the two is new, no order says
+            diags.error(lines.entry(block.previous_block.start_line),
+                        f"citation key '{block.key}' is used again at line {loc.line}; give "
+                        "each entry its own key")
         start = block.start_line or 0
         failed_lines.update(range(start, start + (block.raw or "").count("\n") + 1))
     for block in library.blocks:

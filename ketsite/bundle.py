@@ -9,7 +9,6 @@ beside its destination and renamed into place: a failed run leaves the previous 
 from __future__ import annotations
 
 import os
-import re
 import stat
 import tempfile
 import zipfile
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from ketsite.build import BuildResult, build
 from ketsite.site.routes import LinkStyle
-from ketsite.sources.discover import WINDOWS_RESERVED
+from ketsite.sources.discover import WINDOWS_RESERVED, WINDOWS_UNSAFE
 
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip can hold
 FILE_MODE = stat.S_IFREG | 0o644
@@ -36,8 +35,8 @@ def folder_name(zip_name: str) -> str:
     """The folder inside ``zip_name``: its name without ``.zip`` (any case), with the characters
     Windows refuses in a file name as ``-``, and not a device name (``CON``): the zip must
     unpack everywhere."""
-    stem = re.sub(r'[<>:"/\\|?*\x00-\x1f]', "-", zip_name[:-4] if zip_name.lower().endswith(
-        ".zip") else zip_name).rstrip(" .")
+    stem = WINDOWS_UNSAFE.sub("-", zip_name[:-4] if zip_name.lower().endswith(".zip")
+                              else zip_name).rstrip(" .")
     if not stem or stem.split(".")[0].lower() in WINDOWS_RESERVED:
         stem = f"site-{stem}" if stem else "site"
     return stem

@@ -93,6 +93,15 @@ class RenderError(Exception):
         return (type(self), (str(self), self.template, self.line))
 
 
+def _translated(title: str) -> tuple[str, str]:
+    """A title and the translation in brackets after it, as PubMed gives one ("Kétamine …
+    [Low doses ketamine]"), or the title and ""."""
+    if title.endswith("]") and " [" in title:
+        cut = title.rindex(" [")
+        return title[:cut], title[cut + 1:]
+    return title, ""
+
+
 class PageHelpers:
     """Links and text helpers bound to one page, handed to its template as ``h``."""
 
@@ -163,34 +172,32 @@ class PageHelpers:
         one ("… [Low doses ketamine]"), stays in the site's language."""
         return self.in_language(paper, paper.title)
 
+    def _other_language(self, paper: Paper) -> str | None:
+        """The paper's language tag where it is not the site's, else None."""
+        lang = paper.lang
+        site = self.ctx.config.language
+        return lang if lang and lang.split("-")[0] != site.split("-")[0] else None
+
     def reference(self, paper: Paper, html: Markup) -> Markup:
         """A formatted reference of the cite panel with the paper's title in its language, where
         that is not the site's (the rest of a reference, names and numbers, is in none)."""
-        lang = paper.lang
-        if not lang or lang.split("-")[0] == self.ctx.config.language.split("-")[0]:
-            return html
-        own = paper.title
-        if own.endswith("]") and " [" in own:
-            own = own[:own.rindex(" [")]
-        escaped = _escape_str(own)
-        if escaped not in html:  # the style changed its case: leave the reference as it is
+        lang = self._other_language(paper)
+        escaped = _escape_str(_translated(paper.title)[0]) if lang else ""
+        if not escaped or escaped not in html:  # the style changed its case: leave it as it is
             return html
         marked = f'<span lang="{_escape_str(lang)}">{escaped}</span>'
         return Markup(str(html).replace(escaped, marked, 1))  # noqa: S704 — escaped parts
 
     def in_language(self, paper: Paper, text: str) -> Markup:
         """``text`` (the title, or a quotation of it) in the paper's language, as :meth:`title`."""
-        lang = paper.lang
-        site = self.ctx.config.language
-        if not lang or lang.split("-")[0] == site.split("-")[0]:
+        lang = self._other_language(paper)
+        if lang is None:
             return Markup(_escape_str(text))  # noqa: S704 — escaped
-        own, translated = text, ""
-        if text.endswith("]") and " [" in text:
-            cut = text.rindex(" [")
-            own, translated = text[:cut], text[cut:]
+        own, translated = _translated(text)
         html = f'<span lang="{_escape_str(lang)}">{_escape_str(own)}</span>'
         if translated:
-            html += f' <span lang="{_escape_str(site)}">{_escape_str(translated.lstrip())}</span>'
+            site = self.ctx.config.language
+            html += f' <span lang="{_escape_str(site)}">{_escape_str(translated)}</span>'
         return Markup(html)  # noqa: S704 — every part escaped
 
     def file(self, path: str) -> str:

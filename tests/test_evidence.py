@@ -130,6 +130,13 @@ def test_evidence_table_is_an_accessible_table(bundled_site, corpus):
                              "Patients with refractory neuropathic pain", "—Not recorded",
                              "—Not recorded", "—Not recorded", "—Not recorded"]
     assert table["rows"][3]["cells"][1]["hidden"] == "Not annotated"
+    # COinS metadata (for Zotero) is no part of a row header's name; the charts' data tables
+    # are named apart
+    html = page.read_text(encoding="utf-8")
+    assert html.count('class="Z3988"') == html.count('class="Z3988" title=') > 0
+    assert all('aria-hidden="true"' in s.split(">", 1)[0] for s in html.split('class="Z3988"')[1:])
+    assert "Data table<span class=\"visually-hidden\">: papers per year</span>" in html
+    assert "Data table<span class=\"visually-hidden\">: papers by design and direction" in html
     # the finding says what a direction badge cannot: Noppers found no *long-term* effect
     fibromyalgia = table_by_id(bundled_site / "conditions" / "fibromyalgia" / "index.html",
                                "evidence")
@@ -346,6 +353,10 @@ def _check_sorting(page) -> None:
     assert missing == sorted(missing), designs  # every recorded one before every missing one
     assert [d for d in designs if d != "—Not annotated"] == [
         d for d in reversed(_designs_in_server_order(server_order, page)) if d != "—Not annotated"]
+    # a heading that is an abbreviation ("n") is said in full
+    page.locator("#evidence thead th[data-sort-label] button").click()
+    assert page.locator("[role=status]").first.text_content() == (
+        "Sorted by Number of participants, ascending.")
     assert page.console_errors == []
     assert page.external_requests == []
 

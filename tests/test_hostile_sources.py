@@ -4,8 +4,6 @@ characters no XML file may hold, names a checkout or the build cannot write."""
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,17 +30,8 @@ def project(root: Path, **files: str) -> Path:
     return write_files(root, {"ketsite.yaml": CONFIG, "bib/fine.bib": PAPER, **files})
 
 
-def check(capsys, root: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    old = {k: os.environ.get(k) for k in env or {}}
-    os.environ.update(env or {})
-    try:
-        code = main(["check", "--src", str(root)])
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+def check(capsys, root: Path) -> tuple[int, str, str]:
+    code = main(["check", "--src", str(root)])
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -73,7 +62,8 @@ def test_a_source_linked_from_outside_the_project_is_not_read(tmp_path, capsys):
     assert check(capsys, root)[0] == 0
 
 
-def test_messages_quoting_a_contributor_cannot_start_lines_or_move_the_cursor(tmp_path, capsys):
+def test_messages_quoting_a_contributor_cannot_start_lines_or_move_the_cursor(tmp_path, capsys,
+                                                                            monkeypatch):
     root = project(tmp_path, **{
         "content/conditions/pain.yaml": """
             name: Pain
@@ -81,7 +71,8 @@ def test_messages_quoting_a_contributor_cannot_start_lines_or_move_the_cursor(tm
             "x\\n::warning file=ketsite.yaml,line=1::INJECTED\\e[2K\\rok": 1
         """,
     })
-    code, out, err = check(capsys, root, {"GITHUB_ACTIONS": "true"})
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    code, out, err = check(capsys, root)
     assert code == 1
     for text in (out, err):
         assert "\x1b" not in text and "\r" not in text
@@ -149,7 +140,6 @@ def test_a_new_author_file_link_prefills_yaml_that_reads_back_as_the_name(tmp_pa
     assert 'Smith, John "Jack"' in names and 'Doe" # x, Jane' in names
     odd = (root / "_site" / "papers" / "odd2020" / "index.html").read_text(encoding="utf-8")
     assert "https://github.com/example/hostile/edit/main/bib/odd%23name.bib" in odd
-    assert json.loads('"x"') == "x"
 
 
 def _hrefs(html: str) -> list[str]:

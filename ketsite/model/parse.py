@@ -96,15 +96,20 @@ def _url(value: str) -> str:
     return "".join(_URL_UNSAFE.get(c, c) for c in value)
 
 
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august",
+                "september", "october", "november", "december")
+
+
 def _month(text: str) -> int | None:
     """``6``, ``jun``, ``June`` (bibtexparser gives the number for a ``jun`` macro) → 6."""
     text = text.strip().lower()
     if text.isdigit():
         return int(text) if 1 <= int(text) <= 12 else None
     number = MONTHS.get(text[:3])
-    full = datetime.date(2000, int(number), 1).strftime("%B").lower() if number else ""
-    return int(number) if number and text in (text[:3], text[:3] + ".", full, "sept",
-                                              "sept.") else None
+    if number is None:
+        return None
+    written = {text[:3], text[:3] + ".", _MONTH_NAMES[int(number) - 1], "sept", "sept."}
+    return int(number) if text in written else None
 
 
 def _real_date(text: str) -> bool:

@@ -316,12 +316,13 @@ def _file_as_folder(routes: list[Route], first_at: dict[str, Route], corpus: Cor
             continue
         placed = sorted(((_defined_at(r, corpus), r) for r in (route, inner)),
                         key=lambda lr: (lr[0] is None, lr[0] or SourceLocation("")))
-        def name(r: Route) -> str:
-            return f"{r.kind} '{r.ident}'" if r.ident else f"the site's {r.kind} page"
-
         diags.error(placed[0][0] or SourceLocation("ketsite.yaml"),
-                    f"{name(route)} is the file '{route.path}', which {name(inner)} needs as a "
-                    f"folder (for '{inner.path}'); rename one")
+                    f"{_named(route)} is the file '{route.path}', which {_named(inner)} needs as "
+                    f"a folder (for '{inner.path}'); rename one")
+
+
+def _named(route: Route) -> str:
+    return f"{route.kind} '{route.ident}'" if route.ident else f"the site's {route.kind} page"
 
 
 def build_routes(corpus: Corpus, segments: tuple[list[Route], ...], diags: Diagnostics,

@@ -148,8 +148,8 @@ def decode_source(rel: str, path: Path, data: bytes, diags: Diagnostics) -> Sour
 
 #: Names Windows refuses for a file or folder, whatever follows their first dot ("con.yaml",
 #: "aux.bib"): a repository holding one cannot be checked out there, nor a site unzipped.
-_WINDOWS_CHARACTERS = '<>:"|?*\\'
-_WINDOWS_BAD = re.compile(r'[<>:"|?*\\]')
+#: Characters Windows does not allow in a file name.
+WINDOWS_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(1, 10)}
                              | {f"lpt{i}" for i in range(1, 10)})
 
@@ -158,8 +158,8 @@ def windows_problem(name: str, characters: bool = True) -> str | None:
     """Why ``name`` cannot be a file or folder name on Windows, or None. ``characters=False``:
     not its characters (an annotation file is named by its citation key exactly, which may
     hold ':')."""
-    if characters and _WINDOWS_BAD.search(name):
-        bad = sorted(set(name) & set(_WINDOWS_CHARACTERS))
+    if characters and WINDOWS_UNSAFE.search(name):
+        bad = sorted(set(WINDOWS_UNSAFE.findall(name)))
         return f"'{name}' holds {' '.join(bad)}, which Windows does not allow in a file name"
     stem = name.partition(".")[0]
     if len(stem) <= 4 and stem.lower() in WINDOWS_RESERVED:
@@ -213,13 +213,13 @@ def _one_per_id(names: list[str], rel: str, diags: Diagnostics) -> list[str]:
     return kept
 
 
-def _unread(root: Path, rel: str, suffixes: tuple[str, ...], diags: Diagnostics) -> None:
+def _unread(root: Path, real_root: str, rel: str, suffixes: tuple[str, ...],
+            diags: Diagnostics) -> None:
     """An error for each entry of the source folder ``rel`` that looks like a source but would not
     be read: a file of another type, a subfolder, a broken link, a folder named ``x.bib``; and for
     ``rel`` itself being a file. Nothing a contributor adds is dropped without a word. Hidden
     files (``.gitkeep``, ``.DS_Store``) are ignored, unless named like a source (``.yaml``)."""
     folder = os.path.join(root, rel)
-    real_root = os.path.realpath(root)
     if os.path.lexists(folder) and _outside(folder, real_root):
         diags.error(SourceLocation(rel), f"{rel} is a symbolic link out of the project; sources "
                     "are read from the project's own folders only: replace it with a folder")
@@ -305,7 +305,7 @@ def discover(root: Path, diags: Diagnostics, cache: ReadCache | None = None) -> 
         names = _one_per_id(_files(folder, (".yaml", ".yml"), real_root), f"content/{kind}",
                             diags)
         groups[kind] = read_all(f"content/{kind}", names)
-        _unread(root, f"content/{kind}", (".yaml", ".yml"), diags)
+        _unread(root, real_root, f"content/{kind}", (".yaml", ".yml"), diags)
     if content.is_dir():
         for p in sorted(content.iterdir()):
             if p.name not in CONTENT_KINDS and not p.name.startswith("."):
@@ -314,7 +314,7 @@ def discover(root: Path, diags: Diagnostics, cache: ReadCache | None = None) -> 
                     "unexpected entry in content/: expected one of "
                     + ", ".join(f"{k}/" for k in CONTENT_KINDS),
                 )
-    _unread(root, "bib", (".bib",), diags)
+    _unread(root, real_root, "bib", (".bib",), diags)
     _links_out(root, real_root, "templates", diags)
     config_path = root / "ketsite.yaml"
     if os.path.islink(config_path) and _outside(os.fspath(config_path), real_root):
